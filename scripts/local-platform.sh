@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The container platform for machines that cannot reach Docker Hub or GHCR:
+# a Docker engine, a Debian base image with Python built by debootstrap, and a
+# registry on 127.0.0.1. Used by .ci/run, the end-to-end tests and the local
+# pipeline. Idempotent: whatever already answers is reused, never restarted.
+#
+#   scripts/local-platform.sh up      install what is missing, start, print env
+#   scripts/local-platform.sh env     print the environment for an engine that runs
+#   scripts/local-platform.sh down    stop what this script started (by PID)
+set -euo pipefail
+
+STATE_DIR=${PLATFORM_STATE_DIR:-/var/tmp/sample-pipeline}
+CACHE_DIR=${PLATFORM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sample-pipeline}
+REGISTRY_ADDR=${LOCAL_REGISTRY:-127.0.0.1:5000}
+BASE_IMAGE=${LOCAL_BASE_IMAGE:-local/debian-python:bookworm}
+SUITE=bookworm
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Python, pip for the build stage, venv, and the CA bundle of this machine.
+BASE_PACKAGES=python3,python3-venv,python3-pip,ca-certificates
+
+log() { printf '[platform] %s\n' "$*" >&2; }
+die() { printf '[platform] error: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root; run as root or start it yourself"; }
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need_root "installing ${missing[*]}"
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+engine_answers() { timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+start_engine() {
+  if engine_answers; then log "docker engine already answers"; return 0; fi
+  need_root "starting dockerd"
+  mkdir -p "$STATE_DIR"
+  log "starting dockerd (log: $STATE_DIR/dockerd.log)"
+  # No bridge and no iptables: this machine's network namespace allows neither;
+  # containers run with --network none or host.
+  nohup dockerd --bridge=none --iptables=false --ip6tables=false \
+    --pidfile "$STATE_DIR/dockerd.pid" >"$STATE_DIR/dockerd.log" 2>&1 &
+  echo $! >"$STATE_DIR/dockerd.started"
+  for _ in $(seq 1 60); do
+    engine_answers && { log "docker engine is up"; return 0; }
+    sleep 0.5
+  done
+  tail -n 20 "$STATE_DIR/dockerd.log" >&2 || true
+  die "dockerd did not answer within 30 s"
+}
+
+build_base() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    log "base image $BASE_IMAGE present"; return 0
+  fi
+  local tarball="$CACHE_DIR/debian-python-$SUITE.tar"
+  if [ ! -s "$tarball" ]; then
+    need_root "debootstrap"
+    mkdir -p "$CACHE_DIR"
+    local root
+    root=$(mktemp -d "$CACHE_DIR/rootfs.XXXXXX")
+    log "debootstrap $SUITE into $root (a few minutes, once)"
+    debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$root" "$MIRROR" \
+      >"$CACHE_DIR/debootstrap.log" 2>&1 || { tail -n 20 "$CACHE_DIR/debootstrap.log" >&2; rm -rf "$root"; die "debootstrap failed"; }
+    # Trust this machine's CA bundle so a build stage with --network host
+    # reaches PyPI through whatever TLS setup the host has.
+    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+    # Shrink: package caches and docs are not part of a runtime base.
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+      "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/*
+    tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$root"
+  fi
+  log "importing $tarball as $BASE_IMAGE"
+  docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'CMD ["python3"]' \
+    "$tarball" "$BASE_IMAGE" >/dev/null
+}
+
+registry_answers() { curl -fsS --max-time 2 "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; }
+
+start_registry() {
+  if registry_answers; then log "registry already answers on $REGISTRY_ADDR"; return 0; fi
+  mkdir -p "$STATE_DIR/registry"
+  cat >"$STATE_DIR/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+YAML
+  log "starting docker-registry on $REGISTRY_ADDR"
+  nohup docker-registry serve "$STATE_DIR/registry.yml" >"$STATE_DIR/registry.log" 2>&1 &
+  echo $! >"$STATE_DIR/registry.started"
+  for _ in $(seq 1 40); do
+    registry_answers && return 0
+    sleep 0.25
+  done
+  tail -n 20 "$STATE_DIR/registry.log" >&2 || true
+  die "registry did not answer on $REGISTRY_ADDR"
+}
+
+print_env() {
+  printf 'LOCAL_REGISTRY=%s\nLOCAL_BASE_IMAGE=%s\n' "$REGISTRY_ADDR" "$BASE_IMAGE"
+}
+
+stop_started() {
+  local name pidfile pid
+  for name in registry dockerd; do
+    pidfile="$STATE_DIR/$name.started"
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then log "stopping $name (pid $pid)"; kill "$pid"; fi
+    rm -f "$pidfile"
+  done
+}
+
+case "${1:-}" in
+  up) install_packages; start_engine; build_base; start_registry; print_env ;;
+  env) print_env ;;
+  down) stop_started ;;
+  *) echo "usage: $0 up|env|down" >&2; exit 2 ;;
+esac

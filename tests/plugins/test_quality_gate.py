@@ -1,0 +1,221 @@
+"""The gate as a user meets it: a real pytest run in a subprocess."""
+
+import subprocess
+
+import pytest
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("--cov=mod", *args)
+
+
+def test_passes_when_coverage_reaches_the_threshold(pytester, project, gate_json):
+    project("all", fail_under=90)
+    result = run(pytester)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*- quality gate -*",
+        "Quality gate passed: coverage 100.00% >= 90.00%",
+        "threshold from coverage config (pyproject.toml: fail_under)",
+    ])
+    assert gate_json()["verdict"] == "passed"
+
+
+def test_fails_below_even_when_every_test_passes(pytester, project, gate_json):
+    project("half", fail_under=90)
+    result = run(pytester)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "Quality gate FAILED: coverage 83.33% is below the threshold of 90.00%",
+        "*1 passed*",
+    ])
+    assert gate_json()["verdict"] == "failed"
+
+
+def test_exactly_at_the_threshold_passes(pytester, project):
+    project("half", fail_under=83.33)
+    assert run(pytester).ret == 0
+
+
+@pytest.mark.parametrize(
+    ("precision", "fail_under", "expected"),
+    [
+        # 3 of 7 statements: 42.857142...%
+        (0, 43, 0),  # rounds up to 43 at precision 0: passes
+        (1, 42.9, 0),  # 42.9 at precision 1: passes
+        (2, 42.86, 0),
+        (2, 42.87, 1),  # 42.86 < 42.87: fails
+        (1, 43, 1),  # 42.9 < 43: fails
+    ],
+)
+def test_rounds_like_coverage_report_fail_under(pytester, project, precision, fail_under, expected):
+    pytester.makepyfile(
+        mod="def a():\n    return 1\n\ndef b():\n    x = 1\n    y = 2\n    z = 3\n    return x + y + z\n"
+    )
+    project("none", fail_under=fail_under, precision=precision)
+    pytester.makepyfile(test_mod="from mod import a\ndef test_a():\n    assert a() == 1\n")
+    result = run(pytester)
+    assert result.ret == expected
+    cli = subprocess.run(
+        ["coverage", "report", f"--fail-under={fail_under}", f"--precision={precision}"],
+        cwd=pytester.path, capture_output=True, text=True, check=False,
+    )
+    assert (cli.returncode == 2) == (expected == 1), cli.stdout
+
+
+def test_option_beats_environment_beats_config(pytester, project, monkeypatch, gate_json):
+    project("half", fail_under=99)
+    monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", "70")
+    result = run(pytester)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["threshold from environment (QUALITY_GATE_FAIL_UNDER)"])
+    result = run(pytester, "--gate-fail-under=90")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["threshold from command line (--gate-fail-under)"])
+    assert gate_json()["threshold_source"] == "command line (--gate-fail-under)"
+
+
+def test_empty_environment_variable_counts_as_unset(pytester, project, monkeypatch):
+    project("half", fail_under=60)
+    monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", "")
+    result = run(pytester)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["threshold from coverage config*"])
+
+
+@pytest.mark.parametrize("value", ["abc", "101", "-1", "nan", "inf"])
+def test_invalid_threshold_is_a_usage_error(pytester, project, monkeypatch, value):
+    project("all")
+    monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", value)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: quality gate: QUALITY_GATE_FAIL_UNDER: '{value}' *"])
+
+
+def test_unmeasured_coverage_fails_closed(pytester, project, gate_json):
+    project("all", fail_under=10)
+    result = pytester.runpytest_subprocess()  # no --cov
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "Quality gate FAILED: coverage was not measured*",
+        "run with --cov (pytest-cov), or pass --no-gate to switch the gate off",
+    ])
+    assert gate_json()["verdict"] == "not-measured"
+
+
+def test_broken_data_file_fails_closed(pytester, project):
+    project("all", fail_under=10)
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_runtestloop(session):\n"
+        "    result = yield\n"
+        "    cov = session.config.pluginmanager.get_plugin('_cov').cov_controller.cov\n"
+        "    cov.erase()\n"
+        "    return result\n"
+    )
+    result = run(pytester)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["Quality gate FAILED: coverage data could not be read*"])
+
+
+def test_switched_off_explicitly(pytester, project):
+    project("all", fail_under=10)
+    result = pytester.runpytest_subprocess("--no-gate")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*quality gate: off (--no-gate)*"])
+    assert not (pytester.path / "reports" / "gate.json").exists()
+
+
+def test_collect_only_does_nothing(pytester, project):
+    project("half", fail_under=99)
+    result = run(pytester, "--collect-only")
+    assert result.ret == 0
+    result.stdout.no_fnmatch_line("*quality gate*")
+    assert not (pytester.path / "reports").exists()
+
+
+def test_writes_junit_by_default_and_gate_json(pytester, project, gate_json):
+    project("half", fail_under=50)
+    pytester.makepyfile(
+        test_more="import pytest\n"
+        "def test_fail():\n    assert 0\n"
+        "@pytest.mark.skip(reason='x')\ndef test_skip():\n    pass\n"
+        "@pytest.fixture\ndef broken():\n    raise RuntimeError\n"
+        "def test_error(broken):\n    pass\n"
+        "@pytest.mark.xfail\ndef test_xfail():\n    assert 0\n"
+    )
+    result = run(pytester)
+    assert result.ret == 1
+    assert (pytester.path / "reports" / "junit.xml").exists()
+    data = gate_json()
+    assert data["tests"] == {"passed": 1, "failed": 1, "skipped": 2, "errors": 1}
+    assert data["verdict"] == "passed"
+    assert data["threshold"] == 50.0
+    assert data["precision"] == 2
+    assert data["total"] == pytest.approx(83.333, abs=0.001)
+    assert data["total_display"] == "83.33"
+    assert data["python"].count(".") == 2
+    assert data["duration_seconds"] > 0
+    (entry,) = data["files"]
+    assert entry["path"] == "mod.py"
+    assert entry["statements"] == 6
+    assert entry["missing"] == 1
+    assert entry["missing_lines"] == ["8"]
+
+
+def test_custom_json_path(pytester, project, gate_json):
+    project("all")
+    assert run(pytester, "--gate-json=out/g.json").ret == 0
+    assert gate_json("out/g.json")["verdict"] == "passed"
+
+
+def test_silent_outside_github_actions(pytester, project):
+    project("half", fail_under=90)
+    result = run(pytester)
+    assert "::" not in result.stdout.str()
+
+
+def test_annotates_and_summarises_on_github_actions(pytester, project, monkeypatch):
+    project("half", fail_under=90)
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run(pytester)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "::error title=Quality gate::Quality gate FAILED: coverage 83.33%25 is below the "
+        "threshold of 90.00%25"
+    ])
+    text = summary.read_text()
+    assert "Quality gate FAILED" in text
+    assert "| `mod.py` | 6 | 1 | 83.33% |" in text
+
+
+def test_notice_when_passing_on_github_actions(pytester, project, monkeypatch):
+    project("all", fail_under=90)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["::notice title=Quality gate::Quality gate passed: coverage*"])
+
+
+def git(path, *args):
+    subprocess.run(["git", *args], cwd=path, check=True, capture_output=True)
+
+
+def test_warns_on_uncovered_lines_of_changed_files_only(pytester, project, monkeypatch):
+    project("half", fail_under=10)
+    pytester.makepyfile(other="def f():\n    return 1\n")
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "-c", "user.email=a@b", "-c", "user.name=a", "add", ".")
+    git(pytester.path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "base")
+    git(pytester.path, "checkout", "-qb", "feature")
+    (pytester.path / "mod.py").write_text((pytester.path / "mod.py").read_text() + "\n")
+    git(pytester.path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qam", "change")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    result = run(pytester, "--cov=other")
+    result.stdout.fnmatch_lines([
+        "::warning file=mod.py,line=8,endLine=8,title=Uncovered code::line 8 not covered by tests"
+    ])
+    assert "file=other.py" not in result.stdout.str()
