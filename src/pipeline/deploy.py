@@ -1,0 +1,142 @@
+"""The verified deployment: resolve once, pull by digest, verify, run, report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipeline import docker, markdown as md, registry
+from pipeline.errors import CheckFailed, PipelineError
+from pipeline.verify import Verified
+
+CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
+SMOKE = (("2", "3"), "5", 0)
+BAD_INPUT = (("2", "abc"), None, 2)
+
+
+@dataclass
+class Step:
+    """One stage of the deployment as the report shows it."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+    command: str = ""
+    output: str = ""
+    exit_code: int | None = None
+
+
+@dataclass
+class Deployment:
+    """The CD report's data (written as JSON, rendered as Markdown)."""
+
+    image: str
+    environment: str
+    digest: str = ""
+    verification: str = "not run"
+    verified: dict[str, str] | None = None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every step passed (and there was at least one)."""
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``cd-report.json``."""
+        return {**asdict(self), "ok": self.ok}
+
+
+def deploy(
+    image: str,
+    environment: str,
+    verify: Callable[[str], Verified] | None,
+    *,
+    timeout: float = 60,
+    registry_token: str = "",
+) -> Deployment:
+    """Run every stage; a failure stops the rest and is recorded, never raised.
+
+    ``verify`` is None only when verification was switched off explicitly,
+    and the report says so.
+    """
+    result = Deployment(image=image, environment=environment)
+    try:
+        started = time.monotonic()
+        ref = registry.resolve(registry.parse_reference(image), registry_token)
+        result.digest = ref.digest
+        result.steps.append(Step("resolve", True, f"{image} -> {ref.digest}", time.monotonic() - started))
+        pull = docker.docker("pull", "--quiet", ref.pinned, timeout=600)
+        result.steps.append(Step("pull", True, "pulled by digest", pull.seconds, " ".join(pull.argv)))
+        if verify is None:
+            result.verification = "skipped: switched off explicitly (--no-verify)"
+        else:
+            started = time.monotonic()
+            verified = verify(ref.digest)
+            result.verification = "verified"
+            result.verified = verified.to_json()
+            result.steps.append(Step("verify", True, verified.signer_workflow, time.monotonic() - started))
+        for args, expected_out, expected_code in (SMOKE, BAD_INPUT):
+            result.steps.append(_smoke(ref.pinned, list(args), expected_out, expected_code, timeout))
+    except PipelineError as error:
+        if result.verification == "not run" and "refused" in str(error):
+            result.verification = f"failed: {error}"
+        result.steps.append(Step("error", False, str(error)))
+    return result
+
+
+def _smoke(image: str, args: list[str], expected: str | None, code: int, timeout: float) -> Step:
+    run = docker.run_hardened(image, args, timeout)
+    shown = " ".join(run.argv)
+    name = f"run {' '.join(args)}"
+    if run.timed_out:
+        return Step(name, False, f"timed out after {timeout:.0f}s", run.seconds, shown)
+    out = run.stdout.strip()
+    ok = run.exit_code == code and (expected is None or out == expected)
+    want = f"exit {code}" + (f", output {expected!r}" if expected is not None else "")
+    detail = f"expected {want}; got exit {run.exit_code}, output {out[:80]!r}"
+    return Step(name, ok, detail, run.seconds, shown, (run.stdout + run.stderr)[-2000:], run.exit_code)
+
+
+def render(result: Deployment, run_url: str = "") -> str:
+    """The CD comment and summary."""
+    icon, word = (":rocket:", "succeeded") if result.ok else (":x:", "failed")
+    head = f"## {icon} Deployment to `{md.inline(result.environment, 40)}` {word}"
+    if run_url:
+        head += f" · [run]({run_url})"
+    lines = [
+        CD_MARKER,
+        head,
+        "",
+        f"- image: `{md.inline(result.image, 200)}`",
+        f"- digest: `{md.inline(result.digest or 'unresolved', 80)}`",
+        f"- verification: {md.inline(result.verification, 500)}",
+    ]
+    if result.verified:
+        lines.append(f"- signer: `{md.inline(result.verified.get('signer_workflow', ''), 300)}`")
+        lines.append(f"- run: {md.inline(result.verified.get('run_uri', ''), 300)}")
+    rows = [
+        [
+            ":white_check_mark:" if s.ok else ":x:",
+            md.inline(s.name, 40),
+            md.inline(s.detail, 300),
+            "" if s.exit_code is None else str(s.exit_code),
+            f"{s.seconds:.2f}s",
+        ]
+        for s in result.steps
+    ]
+    lines += ["", md.table(["", "Step", "Detail", "Exit", "Time"], rows, "lllrr")]
+    commands = [s.command for s in result.steps if s.command]
+    if commands:
+        lines += ["", "<details><summary>Commands</summary>", "", md.code_block("\n".join(commands)), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def require_ok(result: Deployment) -> None:
+    """Exit 1 (through the entry point) when the deployment failed."""
+    if not result.ok:
+        failed = next(s for s in result.steps if not s.ok)
+        raise CheckFailed(f"deployment failed at {failed.name}: {failed.detail}")

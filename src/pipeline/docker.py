@@ -1,0 +1,78 @@
+"""The docker CLI, called with fixed argv lists and timeouts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+
+from pipeline.errors import CheckFailed
+
+HARDENING = (
+    "--network", "none",
+    "--read-only",
+    "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges",
+    "--pids-limit", "64",
+    "--memory", "256m",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command and what it did."""
+
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+
+def available() -> str:
+    """"" when an engine answers, else what is missing and how to start it."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed (apt-get install docker.io)"
+    try:
+        result = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"],  # noqa: S607
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "the Docker engine does not answer (timeout)"
+    if result.returncode != 0:
+        return "no Docker engine answers; start one with `bash scripts/local-platform.sh up`"
+    return ""
+
+
+def docker(*args: str, timeout: float = 300, check: bool = True) -> Run:
+    """Run ``docker ARGS``; a non-zero exit raises unless ``check`` is False."""
+    argv = ["docker", *args]
+    started = time.monotonic()
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired as error:
+        return Run(argv, -1, _text(error.stdout), _text(error.stderr), time.monotonic() - started, True)
+    run = Run(argv, result.returncode, result.stdout, result.stderr, time.monotonic() - started)
+    if check and run.exit_code != 0:
+        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+        raise CheckFailed(f"docker {args[0]} failed (exit {run.exit_code}): {last[:300]}")
+    return run
+
+
+def _text(value: bytes | str | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
+def run_hardened(image: str, args: list[str], timeout: float) -> Run:
+    """Run the container locked down; on timeout it is killed, not left behind."""
+    name = f"deploy-{uuid.uuid4().hex[:12]}"
+    run = docker("run", "--rm", "--name", name, *HARDENING, image, *args, timeout=timeout, check=False)
+    if run.timed_out:
+        docker("rm", "--force", name, timeout=30, check=False)
+    return run

@@ -1,0 +1,27 @@
+"""Domain errors, each with the exit status the entry point turns it into."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the entry point reports as one line."""
+
+    exit_code = 1
+
+
+class CheckFailed(PipelineError):
+    """The thing being checked did not hold (exit 1)."""
+
+
+class InputError(PipelineError):
+    """Bad usage, arguments, files or environment (exit 2)."""
+
+    exit_code = 2
+
+
+class GitHubError(PipelineError):
+    """The GitHub API refused or failed; the message says what to do."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

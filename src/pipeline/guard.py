@@ -1,0 +1,79 @@
+"""CD's gate on a ``workflow_run`` event: act only on what CI itself vouched for.
+
+Everything in the event is untrusted text; it is validated before any use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+SHA = re.compile(r"[0-9a-f]{40}")
+CI_PATH = ".github/workflows/ci.yml"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether to act, why, and the validated values CD then uses."""
+
+    act: bool
+    reason: str
+    sha: str = ""
+    run_id: str = ""
+    run_attempt: str = ""
+    event: str = ""
+    environment: str = ""
+    fork_head: str = ""
+    ref: str = ""
+
+    def outputs(self) -> dict[str, str]:
+        """Step outputs (only validated strings)."""
+        return {
+            "act": "true" if self.act else "false",
+            "reason": self.reason,
+            "sha": self.sha,
+            "run-id": self.run_id,
+            "run-attempt": self.run_attempt,
+            "event": self.event,
+            "environment": self.environment,
+            "fork-head": self.fork_head,
+            "ref": self.ref,
+        }
+
+
+def _get(data: Any, *keys: str) -> Any:  # noqa: ANN401 - walking JSON
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def decide(event: dict[str, Any], repository: str) -> Decision:
+    """Success, same repository, pull_request or push to main, CI's own workflow."""
+    run = event.get("workflow_run")
+    if not isinstance(run, dict):
+        return Decision(act=False, reason="not a workflow_run event")
+    if run.get("conclusion") != "success":
+        return Decision(act=False, reason=f"CI concluded {str(run.get('conclusion'))[:20]!r}")
+    if str(_get(run, "head_repository", "full_name")) != repository:
+        return Decision(act=False, reason="the run's head repository is not this repository")
+    path = str(run.get("path", ""))
+    if path != CI_PATH and not path.startswith(CI_PATH + "@"):
+        return Decision(act=False, reason="the run is not this repository's CI workflow")
+    sha, run_id = str(run.get("head_sha", "")), str(run.get("id", ""))
+    attempt = str(run.get("run_attempt", "1"))
+    if not SHA.fullmatch(sha) or not run_id.isdigit() or not attempt.isdigit():
+        return Decision(act=False, reason="head_sha or run id is malformed")
+    trigger = run.get("event")
+    branch = str(run.get("head_branch", ""))
+    owner = str(_get(run, "head_repository", "owner", "login"))
+    if trigger == "push":
+        if branch != "main":
+            return Decision(act=False, reason="push to a branch other than main")
+        return Decision(True, "push to main", sha, run_id, attempt, "push", "production",
+                        ref="refs/heads/main")
+    if trigger == "pull_request":
+        fork_head = f"{owner}:{branch}" if re.fullmatch(r"[\w.-]+:[\w./-]+", f"{owner}:{branch}") else ""
+        return Decision(True, "pull request", sha, run_id, attempt, "pull_request", "preview",
+                        fork_head)
+    return Decision(act=False, reason=f"trigger {str(trigger)[:30]!r} is not deployed")

@@ -1,0 +1,80 @@
+"""Image name and tags: one function, used by CI, CD and the local run."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.pulls import require_sha
+
+_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_TAG = 128
+
+
+def image_name(registry: str, repository: str) -> str:
+    """``registry/owner/repo`` in lowercase (GHCR refuses capitals)."""
+    return f"{registry}/{repository}".lower()
+
+
+def sanitize_branch(branch: str) -> str:
+    """A branch as a tag, like docker/metadata-action: unsafe runs become '-'.
+
+    Leading '.' and '-' are not allowed by Docker, and a tag has at most 128
+    characters. ``feat/a`` and ``feat-a`` both give ``feat-a``: that is why CD
+    deploys by digest, never by tag. Returns "" when nothing usable remains.
+    """
+    return _UNSAFE.sub("-", branch).lstrip(".-")[:MAX_TAG]
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Name plus tags, in the order they are pushed."""
+
+    name: str
+    tags: tuple[str, ...]
+
+    @property
+    def references(self) -> list[str]:
+        """``name:tag`` for every tag."""
+        return [f"{self.name}:{tag}" for tag in self.tags]
+
+
+def image_ref(
+    registry: str, repository: str, sha: str, branch: str = "", pr_number: int | None = None
+) -> ImageRef:
+    """Tags: the sanitised branch, ``pr-<n>`` and ``sha-<full sha>``."""
+    tags = []
+    branch_tag = sanitize_branch(branch)
+    if branch_tag:
+        tags.append(branch_tag)
+    if pr_number is not None:
+        tags.append(f"pr-{int(pr_number)}")
+    tags.append(f"sha-{require_sha(sha)}")
+    return ImageRef(image_name(registry, repository), tuple(dict.fromkeys(tags)))
+
+
+def publish_decision(
+    event_name: str, ref: str, event: dict[str, object], repository: str
+) -> tuple[bool, str]:
+    """May this run push (and attest) an image? With the reason either way.
+
+    Only pushes to main and same-repository PRs not opened by Dependabot:
+    a fork's or Dependabot's token is read-only, and their code is untrusted.
+    """
+    if event_name == "push":
+        if ref == "refs/heads/main":
+            return True, "push to main"
+        return False, f"push to {ref}, not main"
+    if event_name == "pull_request":
+        pr = event.get("pull_request")
+        if not isinstance(pr, dict):
+            return False, "pull_request event without pull request data"
+        head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name", "")
+        author = (pr.get("user") or {}).get("login", "")
+        if str(head_repo).lower() != repository.lower():
+            return False, "pull request from a fork: built and tested, not pushed"
+        if author == "dependabot[bot]":
+            return False, "Dependabot pull request: built and tested, not pushed"
+        return True, "pull request from this repository"
+    return False, f"event {event_name or 'unknown'} does not publish"

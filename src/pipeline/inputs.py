@@ -1,0 +1,203 @@
+"""Read the CI report's input files into plain data, never crashing.
+
+Every loader returns either the data or a ``Missing`` that says why, so the
+report can show "missing: <reason>" instead of failing the job that reports
+on other failures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET  # noqa: N817 - the conventional short name
+
+_PYTHON_SUFFIX = re.compile(r"-(\d+\.\d+)\.(?:json|xml)$")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An input that could not be used, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One JUnit test case."""
+
+    name: str
+    seconds: float
+    outcome: str  # passed, failed, error, skipped
+    message: str = ""
+
+
+@dataclass
+class Interpreter:
+    """What one matrix cell produced."""
+
+    python: str
+    gate: dict[str, Any] | Missing
+    tests: list[TestCase] | Missing
+
+
+@dataclass
+class CoverageTotal:
+    """The combined coverage across the matrix."""
+
+    percent: float
+    files: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class ReportInputs:
+    """Everything the CI report renders."""
+
+    interpreters: list[Interpreter]
+    coverage: CoverageTotal | Missing
+    image: dict[str, Any] | Missing
+    sbom: int | Missing
+    attestation: dict[str, Any] | Missing
+    trivy: dict[str, Any] | Missing
+    artifacts: list[tuple[str, str]] | Missing
+    sha: str = ""
+    run_url: str = ""
+    branch: str = ""
+
+
+def _json(path: Path) -> Any | Missing:  # noqa: ANN401 - any JSON value
+    if not path.exists():
+        return Missing(f"{path.name} was not produced")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return Missing(f"{path.name} is unreadable: {type(error).__name__}")
+
+
+def _object(path: Path) -> dict[str, Any] | Missing:
+    data = _json(path)
+    if isinstance(data, Missing) or isinstance(data, dict):
+        return data
+    return Missing(f"{path.name} is not a JSON object")
+
+
+def load_junit(path: Path) -> list[TestCase] | Missing:
+    """Test cases of a JUnit XML file (pytest's flavour)."""
+    if not path.exists():
+        return Missing(f"{path.name} was not produced")
+    try:
+        root = ET.parse(path).getroot()  # noqa: S314 - our own job's file, no DTDs expanded
+    except (OSError, ET.ParseError) as error:
+        return Missing(f"{path.name} is unreadable: {type(error).__name__}")
+    cases = []
+    for case in root.iter("testcase"):
+        name = "::".join(p for p in (case.get("classname", ""), case.get("name", "")) if p)
+        try:
+            seconds = float(case.get("time", "0"))
+        except ValueError:
+            seconds = 0.0
+        outcome, message = "passed", ""
+        for tag, kind in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+            node = case.find(tag)
+            if node is not None:
+                outcome = kind
+                message = node.get("message", "") or (node.text or "")
+                break
+        cases.append(TestCase(name, seconds, outcome, message))
+    return cases
+
+
+def load_coverage_xml(path: Path) -> CoverageTotal | Missing:
+    """Total (lines and branches, as coverage.py counts) and per-file rates."""
+    if not path.exists():
+        return Missing(f"{path.name} was not produced (coverage not combined)")
+    try:
+        root = ET.parse(path).getroot()  # noqa: S314 - our own job's file
+        lines_valid = int(root.get("lines-valid", "0"))
+        lines_covered = int(root.get("lines-covered", "0"))
+        branches_valid = int(root.get("branches-valid", "0"))
+        branches_covered = int(root.get("branches-covered", "0"))
+    except (OSError, ET.ParseError, ValueError) as error:
+        return Missing(f"{path.name} is unreadable: {type(error).__name__}")
+    valid = lines_valid + branches_valid
+    percent = 100.0 * (lines_covered + branches_covered) / valid if valid else 100.0
+    files = []
+    for cls in root.iter("class"):
+        try:
+            rate = float(cls.get("line-rate", "1")) * 100
+        except ValueError:
+            continue
+        files.append((cls.get("filename", "?"), rate))
+    return CoverageTotal(percent, files)
+
+
+def count_sbom(path: Path) -> int | Missing:
+    """Components of a CycloneDX document, or packages of an SPDX one."""
+    data = _object(path)
+    if isinstance(data, Missing):
+        return data
+    for key in ("components", "packages"):
+        if isinstance(data.get(key), list):
+            return len(data[key])
+    return Missing(f"{path.name} is neither CycloneDX nor SPDX JSON")
+
+
+def load_trivy(path: Path) -> dict[str, Any] | Missing:
+    """Vulnerabilities by severity and the list of findings."""
+    data = _object(path)
+    if isinstance(data, Missing):
+        return data
+    findings = []
+    for result in data.get("Results") or []:
+        for vuln in (result or {}).get("Vulnerabilities") or []:
+            findings.append({  # noqa: PERF401 - clearer as a loop with a literal
+                "id": str(vuln.get("VulnerabilityID", "?")),
+                "severity": str(vuln.get("Severity", "UNKNOWN")).upper(),
+                "package": str(vuln.get("PkgName", "?")),
+                "installed": str(vuln.get("InstalledVersion", "")),
+                "fixed": str(vuln.get("FixedVersion", "")),
+                "title": str(vuln.get("Title", "")),
+            })
+    return {"findings": findings}
+
+
+def load_artifacts(path: Path) -> list[tuple[str, str]] | Missing:
+    """``[{"name": ..., "url": ...}]`` as written by the workflow."""
+    data = _json(path)
+    if isinstance(data, Missing):
+        return data
+    if not isinstance(data, list) or not all(
+        isinstance(i, dict) and "name" in i and "url" in i for i in data
+    ):
+        return Missing(f"{path.name} is not a list of name/url objects")
+    return [(str(i["name"]), str(i["url"])) for i in data]
+
+
+def load(directory: Path, sha: str = "", run_url: str = "", branch: str = "") -> ReportInputs:
+    """Everything under ``directory`` by its conventional file name."""
+    pythons = sorted(
+        {m.group(1) for p in directory.glob("*-*.*") if (m := _PYTHON_SUFFIX.search(p.name))},
+        key=lambda v: tuple(int(x) for x in v.split(".")),
+    )
+    interpreters = [
+        Interpreter(
+            python,
+            _object(directory / f"gate-{python}.json"),
+            load_junit(directory / f"junit-{python}.xml"),
+        )
+        for python in pythons
+    ]
+    return ReportInputs(
+        interpreters=interpreters,
+        coverage=load_coverage_xml(directory / "coverage.xml"),
+        image=_object(directory / "image.json"),
+        sbom=count_sbom(directory / "sbom.json"),
+        attestation=_object(directory / "attestation.json"),
+        trivy=load_trivy(directory / "trivy.json"),
+        artifacts=load_artifacts(directory / "artifacts.json"),
+        sha=sha,
+        run_url=run_url,
+        branch=branch,
+    )

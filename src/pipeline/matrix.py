@@ -1,0 +1,53 @@
+"""The test matrix, read from hatch (hatch.toml is its only source)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from pipeline.errors import CheckFailed, InputError
+
+ENV = "test"
+
+
+def read_matrix(show_json: str | None = None) -> list[str]:
+    """Python versions of the ``test`` matrix, in hatch's order."""
+    if show_json is None:
+        try:
+            result = subprocess.run(
+                ["hatch", "env", "show", "--json", ENV],  # noqa: S607
+                capture_output=True, text=True, check=True, timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            raise InputError(f"cannot read the matrix from hatch: {error}") from None
+        show_json = result.stdout
+    try:
+        envs = json.loads(show_json)
+    except ValueError:
+        raise InputError("hatch env show did not print JSON") from None
+    versions = [
+        str(cfg["python"])
+        for name, cfg in envs.items()
+        if name.startswith(f"{ENV}.") and isinstance(cfg, dict) and "python" in cfg
+    ]
+    if not versions:
+        raise InputError(f"hatch.toml defines no {ENV} matrix with python versions")
+    return versions
+
+
+def missing_pythons(versions: list[str]) -> list[str]:
+    """Versions with no ``pythonX.Y`` on PATH."""
+    return [v for v in versions if shutil.which(f"python{v}") is None]
+
+
+def require_pythons(versions: list[str]) -> None:
+    """Fail with what is missing and how to provide it."""
+    missing = missing_pythons(versions)
+    if missing:
+        names = ", ".join(f"python{v}" for v in missing)
+        raise CheckFailed(
+            f"missing interpreters: {names}. Install them (e.g. `pyenv install {missing[0]}`, "
+            "`uv python install`, actions/setup-python) and put pythonX.Y on PATH; "
+            "hatch is set never to download one"
+        )

@@ -1,0 +1,70 @@
+"""Commit SHA -> the open pull request of this repository whose head it is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import GitHubError, InputError
+
+if TYPE_CHECKING:
+    from pipeline.github import GitHub
+
+SHA = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The facts CD needs about a PR."""
+
+    number: int
+    head_ref: str
+    head_repository: str
+    base_ref: str
+
+
+def require_sha(sha: str) -> str:
+    """A full lowercase commit SHA, or a usage error."""
+    if not SHA.fullmatch(sha):
+        raise InputError(f"not a full commit SHA: {sha[:50]!r}")
+    return sha
+
+
+def _matching(items: list[Any], sha: str, repository: str) -> PullRequest | None:
+    """The PR whose head is exactly ``sha`` and whose base is this repository."""
+    for item in items:
+        try:
+            if (
+                item["state"] == "open"
+                and item["head"]["sha"] == sha
+                and item["base"]["repo"]["full_name"].lower() == repository.lower()
+            ):
+                head_repo = (item["head"].get("repo") or {}).get("full_name", "")
+                return PullRequest(
+                    number=int(item["number"]),
+                    head_ref=str(item["head"]["ref"]),
+                    head_repository=str(head_repo),
+                    base_ref=str(item["base"]["ref"]),
+                )
+        except (KeyError, TypeError, ValueError):
+            raise GitHubError("unexpected pull request data in the API reply") from None
+    return None
+
+
+def find_pull_request(
+    github: GitHub, repository: str, sha: str, fork_head: str = ""
+) -> PullRequest | None:
+    """Look the PR up by commit, then (fork PRs) by ``owner:branch``.
+
+    ``None`` is an answer: a push to main has no PR.
+    """
+    require_sha(sha)
+    items = list(github.paginate(f"/repos/{repository}/commits/{sha}/pulls"))
+    found = _matching(items, sha, repository)
+    if found is None and fork_head:
+        items = list(
+            github.paginate(f"/repos/{repository}/pulls", {"head": fork_head, "state": "open"})
+        )
+        found = _matching(items, sha, repository)
+    return found

@@ -1,0 +1,97 @@
+"""Resolve an image tag to its digest once, straight from the registry API.
+
+After this, only ``name@sha256:...`` is used: a tag can move (or collide:
+``feat/a`` and ``feat-a``), a digest cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import requests
+
+from pipeline.errors import CheckFailed, InputError
+
+_REFERENCE = re.compile(
+    r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+_ACCEPT = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``host/path[:tag][@digest]``."""
+
+    host: str
+    path: str
+    tag: str = ""
+    digest: str = ""
+
+    @property
+    def name(self) -> str:
+        """``host/path``."""
+        return f"{self.host}/{self.path}"
+
+    @property
+    def pinned(self) -> str:
+        """``host/path@sha256:...`` (requires a digest)."""
+        return f"{self.name}@{self.digest}"
+
+
+def parse_reference(text: str) -> Reference:
+    """A fully qualified reference; anything else is a usage error."""
+    match = _REFERENCE.fullmatch(text.strip())
+    if not match or not (match["tag"] or match["digest"]):
+        raise InputError(f"not a registry/name:tag or registry/name@sha256:... reference: {text[:120]!r}")
+    return Reference(match["host"], match["path"], match["tag"] or "", match["digest"] or "")
+
+
+def _scheme(host: str) -> str:
+    """Plain HTTP only for a registry on this machine (the local platform)."""
+    return "http" if host.split(":")[0] in {"127.0.0.1", "localhost"} else "https"
+
+
+def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
+    """Return ``ref`` with the digest its tag points to right now."""
+    if ref.digest:
+        return ref
+    url = f"{_scheme(ref.host)}://{ref.host}/v2/{ref.path}/manifests/{ref.tag}"
+    headers = {"Accept": _ACCEPT}
+    try:
+        response = requests.head(url, headers=headers, timeout=timeout)
+        if response.status_code == 401:
+            headers["Authorization"] = _bearer(response, ref, token, timeout)
+            response = requests.head(url, headers=headers, timeout=timeout)
+    except requests.RequestException as error:
+        raise CheckFailed(f"cannot reach the registry {ref.host}: {type(error).__name__}") from None
+    if response.status_code == 404:
+        raise CheckFailed(f"{ref.name}:{ref.tag} does not exist in the registry")
+    if response.status_code >= 400:
+        raise CheckFailed(f"registry {ref.host} answered HTTP {response.status_code} for {ref.name}:{ref.tag}")
+    digest = response.headers.get("Docker-Content-Digest", "")
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise CheckFailed(f"registry {ref.host} gave no usable digest for {ref.name}:{ref.tag}")
+    return Reference(ref.host, ref.path, ref.tag, digest)
+
+
+def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: float) -> str:
+    """The token dance of the distribution spec (GHCR: anonymous or GITHUB_TOKEN)."""
+    fields = dict(_CHALLENGE.findall(challenge.headers.get("WWW-Authenticate", "")))
+    realm = fields.get("realm", "")
+    if not realm.startswith("https://"):
+        raise CheckFailed(f"registry {ref.host} asked for authentication without an https realm")
+    params = {"service": fields.get("service", ""), "scope": f"repository:{ref.path}:pull"}
+    auth = ("token", token) if token else None
+    reply = requests.get(realm, params=params, auth=auth, timeout=timeout)
+    if reply.status_code >= 400:
+        raise CheckFailed(f"registry {ref.host} refused a pull token (HTTP {reply.status_code})")
+    value = reply.json().get("token") or reply.json().get("access_token") or ""
+    return f"Bearer {value}"

@@ -1,0 +1,246 @@
+"""The CI report: pure rendering of the run's files into one Markdown body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coverage.results import display_covered, should_fail_under
+
+from pipeline import markdown as md
+from pipeline.inputs import CoverageTotal, Interpreter, Missing, ReportInputs, TestCase
+
+CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
+COMMENT_LIMIT = 65_536
+MAX_FAILURES = 30
+SLOWEST = 5
+TOP_FINDINGS = 10
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+
+
+def _missing(what: str, item: Missing) -> str:
+    return f"_{what}: missing ({md.inline(item.reason)})_"
+
+
+def _threshold(inputs: ReportInputs) -> tuple[float, int] | None:
+    for interp in inputs.interpreters:
+        if isinstance(interp.gate, dict) and isinstance(interp.gate.get("threshold"), (int, float)):
+            return float(interp.gate["threshold"]), int(interp.gate.get("precision", 2))
+    return None
+
+
+def _tests(interp: Interpreter) -> list[TestCase]:
+    return interp.tests if isinstance(interp.tests, list) else []
+
+
+def combined_verdict(inputs: ReportInputs) -> tuple[bool | None, str]:
+    """(passed?, text) for the combined coverage against the threshold."""
+    threshold = _threshold(inputs)
+    if isinstance(inputs.coverage, Missing):
+        return None, _missing("combined coverage", inputs.coverage)
+    if threshold is None:
+        return None, "_threshold: missing (no gate result was produced)_"
+    value, precision = threshold
+    total = inputs.coverage.percent
+    ok = not should_fail_under(total, value, precision)
+    shown = f"{display_covered(total, precision)}% vs threshold {display_covered(value, precision)}%"
+    return ok, f"{':white_check_mark:' if ok else ':x:'} **Coverage gate**: {shown}"
+
+
+def overall(inputs: ReportInputs) -> bool:
+    """Green only when every cell passed its gate, no test failed, and combined passed."""
+    if not inputs.interpreters:
+        return False
+    for interp in inputs.interpreters:
+        if not isinstance(interp.gate, dict) or interp.gate.get("verdict") != "passed":
+            return False
+        if isinstance(interp.tests, Missing):
+            return False
+        if any(t.outcome in ("failed", "error") for t in interp.tests):
+            return False
+    ok, _ = combined_verdict(inputs)
+    return ok is True
+
+
+def _headline(inputs: ReportInputs) -> str:
+    ok = overall(inputs)
+    icon, word = (":white_check_mark:", "passed") if ok else (":x:", "failed")
+    parts = [f"## {icon} CI {word}"]
+    if inputs.sha:
+        parts.append(f"for `{md.inline(inputs.sha[:12])}`")
+    if inputs.branch:
+        parts.append(f"on `{md.inline(inputs.branch, 80)}`")
+    line = " ".join(parts)
+    if inputs.run_url:
+        line += f" · [run]({inputs.run_url})"
+    return f"{CI_MARKER}\n{line}"
+
+
+def _matrix(inputs: ReportInputs) -> str:
+    if not inputs.interpreters:
+        return "_test results: missing (no gate-<python>.json or junit-<python>.xml found)_"
+    rows = []
+    for interp in inputs.interpreters:
+        gate = interp.gate
+        if isinstance(gate, Missing):
+            counts: dict[str, Any] = {}
+            cov, duration, verdict = "missing", "?", md.inline(gate.reason, 80)
+        else:
+            counts = gate.get("tests") or {}
+            cov = f"{gate.get('total_display') or '?'}%"
+            duration = f"{float(gate.get('duration_seconds') or 0):.1f}s"
+            verdict = {"passed": ":white_check_mark:", "failed": ":x:"}.get(
+                str(gate.get("verdict")), ":warning: " + md.inline(str(gate.get("verdict")), 40)
+            )
+        rows.append([
+            f"Python {md.inline(interp.python, 10)}",
+            str(counts.get("passed", "?")),
+            str(int(counts.get("failed", 0) or 0) + int(counts.get("errors", 0) or 0))
+            if counts
+            else "?",
+            str(counts.get("skipped", "?")),
+            duration,
+            cov,
+            verdict,
+        ])
+    return md.table(
+        ["Interpreter", "Passed", "Failed", "Skipped", "Duration", "Coverage", "Gate"],
+        rows,
+        "lrrrrrl",
+    )
+
+
+def _failures(inputs: ReportInputs) -> str:
+    failed = [
+        (interp.python, t)
+        for interp in inputs.interpreters
+        for t in _tests(interp)
+        if t.outcome in ("failed", "error")
+    ]
+    if not failed:
+        return "**Failed tests**: none"
+    lines = [f"**Failed tests** ({len(failed)})", ""]
+    for python, test in failed[:MAX_FAILURES]:
+        lines += [
+            "<details>",
+            f"<summary>{md.inline(test.name, 200)} (Python {md.inline(python, 10)}, "
+            f"{test.outcome})</summary>",
+            "",
+            md.code_block(test.message or "(no message)", 1500),
+            "",
+            "</details>",
+        ]
+    if len(failed) > MAX_FAILURES:
+        lines.append(f"… and {len(failed) - MAX_FAILURES} more in the JUnit artifacts.")
+    return "\n".join(lines)
+
+
+def _slowest(inputs: ReportInputs) -> str:
+    tests = [(t.seconds, t.name, i.python) for i in inputs.interpreters for t in _tests(i)]
+    if not tests:
+        return "**Slowest tests**: no test results"
+    top = sorted(tests, key=lambda x: (-x[0], x[1]))[:SLOWEST]
+    rows = [[md.inline(name, 150), md.inline(py, 10), f"{sec:.2f}s"] for sec, name, py in top]
+    return f"**{SLOWEST} slowest tests**\n\n" + md.table(["Test", "Python", "Time"], rows, "llr")
+
+
+def _weak_files(inputs: ReportInputs) -> str:
+    threshold = _threshold(inputs)
+    if isinstance(inputs.coverage, CoverageTotal) and threshold is not None:
+        weak = sorted(
+            (rate, name) for name, rate in inputs.coverage.files if rate < threshold[0]
+        )
+        if not weak:
+            return "**Files below the threshold**: none"
+        rows = [[f"`{md.inline(name, 150)}`", f"{rate:.2f}%"] for rate, name in weak]
+        return (
+            f"<details>\n<summary>Files below the threshold ({len(weak)})</summary>\n\n"
+            + md.table(["File", "Line coverage"], rows, "lr")
+            + "\n\n</details>"
+        )
+    return "**Files below the threshold**: unknown (no combined coverage or threshold)"
+
+
+def _artifacts(inputs: ReportInputs) -> str:
+    if isinstance(inputs.artifacts, Missing):
+        return _missing("artifacts", inputs.artifacts)
+    links = [
+        f"[{md.inline(name, 80)}]({url})"
+        for name, url in inputs.artifacts
+        if url.startswith("https://")
+    ]
+    return "**Artifacts**: " + (", ".join(links) if links else "none")
+
+
+def _image(inputs: ReportInputs, verify_hint: str) -> str:
+    image = inputs.image
+    if isinstance(image, Missing):
+        return _missing("image", image)
+    name = md.inline(str(image.get("name", "?")), 200)
+    tags = ", ".join(f"`{md.inline(str(t), 130)}`" for t in image.get("tags") or [])
+    digest = str(image.get("digest") or "")
+    if not image.get("pushed"):
+        reason = md.inline(str(image.get("reason") or "not pushed"), 200)
+        return f"**Image** `{name}`: built, not pushed ({reason})"
+    lines = [f"**Image** `{name}`", "", f"- tags: {tags or 'none'}", f"- digest: `{md.inline(digest, 80)}`"]
+    lines += ["", "```sh", f"docker pull {name}@{digest}", verify_hint.format(image=f"{name}@{digest}"), "```"]
+    return "\n".join(lines)
+
+
+def _sbom(inputs: ReportInputs) -> str:
+    if isinstance(inputs.sbom, Missing):
+        return _missing("SBOM", inputs.sbom)
+    return f"**SBOM**: {inputs.sbom} components"
+
+
+def _attestation(inputs: ReportInputs) -> str:
+    att = inputs.attestation
+    if isinstance(att, Missing):
+        return _missing("attestation", att)
+    url = str(att.get("url") or "")
+    ident = md.inline(str(att.get("id") or "?"), 40)
+    link = f" · [view]({url})" if url.startswith("https://") else ""
+    return f"**Attestation**: `{ident}`{link}"
+
+
+def _trivy(inputs: ReportInputs) -> str:
+    trivy = inputs.trivy
+    if isinstance(trivy, Missing):
+        return _missing("Trivy scan", trivy)
+    findings = trivy["findings"]
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    head = "**Trivy** (informational): " + ", ".join(
+        f"{counts[s]} {s.lower()}" for s in SEVERITIES if counts[s]
+    ) if findings else "**Trivy** (informational): no vulnerabilities found"
+    if not findings:
+        return head
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    top = sorted(findings, key=lambda f: (order.get(f["severity"], 9), f["id"]))[:TOP_FINDINGS]
+    rows = [
+        [md.inline(f["severity"], 10), md.inline(f["id"], 40), md.inline(f["package"], 60),
+         md.inline(f["installed"], 40), md.inline(f["fixed"] or "-", 40)]
+        for f in top
+    ]
+    return head + "\n\n" + md.table(["Severity", "ID", "Package", "Installed", "Fixed"], rows)
+
+
+def render(
+    inputs: ReportInputs,
+    limit: int = COMMENT_LIMIT,
+    verify_hint: str = "hatch run ci verify --image {image}",
+) -> str:
+    """The whole report, cut to ``limit`` characters by dropping low-priority parts."""
+    _, gate_text = combined_verdict(inputs)
+    sections = [  # display order; the number is the priority when cutting
+        ("verdict", _headline(inputs), 0),
+        ("interpreters", _matrix(inputs), 1),
+        ("gate", gate_text, 2),
+        ("failed tests", _failures(inputs), 3),
+        ("slowest tests", _slowest(inputs), 10),
+        ("files below the threshold", _weak_files(inputs), 8),
+        ("artifacts", _artifacts(inputs), 7),
+        ("image", _image(inputs, verify_hint), 4),
+        ("SBOM", _sbom(inputs), 6),
+        ("attestation", _attestation(inputs), 5),
+        ("Trivy", _trivy(inputs), 9),
+    ]
+    return md.fit(sections, limit, "_Cut to fit GitHub's size limit: {}._")

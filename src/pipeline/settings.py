@@ -1,0 +1,93 @@
+"""One typed object built from the environment, as GitHub Actions sets it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_SERVER_URL = "https://github.com"
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the helpers need to know about the run; the token never prints."""
+
+    api_url: str = DEFAULT_API_URL
+    server_url: str = DEFAULT_SERVER_URL
+    token: str = field(default="", repr=False)
+    repository: str = ""
+    run_id: str = ""
+    run_attempt: str = "1"
+    sha: str = ""
+    ref: str = ""
+    event_name: str = ""
+    event_path: str = ""
+    step_summary: str = ""
+    output: str = ""
+    actor: str = ""
+    comment_author: str = "github-actions[bot]"
+    max_wait: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str]) -> Settings:
+        """Read the standard Actions variables; validate what is used in URLs."""
+        repository = environ.get("GITHUB_REPOSITORY", "")
+        if repository and not _REPOSITORY.fullmatch(repository):
+            raise InputError(f"GITHUB_REPOSITORY is not owner/name: {repository[:80]!r}")
+        run_id = environ.get("GITHUB_RUN_ID", "")
+        if run_id and not run_id.isdigit():
+            raise InputError(f"GITHUB_RUN_ID is not a number: {run_id[:40]!r}")
+        try:
+            max_wait = float(environ.get("PIPELINE_MAX_WAIT", "60"))
+        except ValueError:
+            raise InputError("PIPELINE_MAX_WAIT is not a number of seconds") from None
+        return cls(
+            api_url=environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/"),
+            server_url=environ.get("GITHUB_SERVER_URL", DEFAULT_SERVER_URL).rstrip("/"),
+            token=environ.get("GITHUB_TOKEN", ""),
+            repository=repository,
+            run_id=run_id,
+            run_attempt=environ.get("GITHUB_RUN_ATTEMPT", "1") or "1",
+            sha=environ.get("GITHUB_SHA", ""),
+            ref=environ.get("GITHUB_REF", ""),
+            event_name=environ.get("GITHUB_EVENT_NAME", ""),
+            event_path=environ.get("GITHUB_EVENT_PATH", ""),
+            step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
+            output=environ.get("GITHUB_OUTPUT", ""),
+            actor=environ.get("GITHUB_ACTOR", ""),
+            comment_author=environ.get("PIPELINE_COMMENT_AUTHOR", "github-actions[bot]"),
+            max_wait=max_wait,
+        )
+
+    def require_repository(self) -> tuple[str, str]:
+        """``(owner, name)``, or a usage error naming the variable."""
+        if not self.repository:
+            raise InputError("GITHUB_REPOSITORY is not set (owner/name)")
+        owner, name = self.repository.split("/")
+        return owner, name
+
+    @property
+    def run_url(self) -> str:
+        """Link to this workflow run, or "" outside Actions."""
+        if not (self.repository and self.run_id):
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    def event(self) -> dict[str, Any]:
+        """The webhook payload of the triggering event ({} when there is none)."""
+        if not self.event_path:
+            return {}
+        try:
+            data = json.loads(Path(self.event_path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot read the event file {self.event_path}: {error}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"the event file {self.event_path} is not a JSON object")
+        return data
