@@ -138,8 +138,7 @@ def summary_markdown(verdict: Verdict) -> str:
     if below:
         lines += ["| File | Statements | Missing | Coverage |", "| --- | ---: | ---: | ---: |"]
         lines += [
-            f"| `{markdown_escape(f.path)}` | {f.statements} | {f.missing} "
-            f"| {shown(f.percent, t.precision)}% |"
+            f"| `{markdown_escape(f.path)}` | {f.statements} | {f.missing} | {shown(f.percent, t.precision)}% |"
             for f in below
         ]
         lines.append("")
@@ -171,9 +170,7 @@ def annotations(verdict: Verdict, changed: set[str] | None, limit: int) -> list[
     out = [command("notice" if verdict.ok else "error", headline(verdict), title="Quality gate")]
     if not changed:
         return out
-    ranges = [
-        (f.path, a, b) for f in verdict.files if f.path in changed for a, b in f.missing_ranges
-    ]
+    ranges = [(f.path, a, b) for f in verdict.files if f.path in changed for a, b in f.missing_ranges]
     ranges.sort(key=lambda r: (-(r[2] - r[1]), r[0], r[1]))
     for path, first, last in ranges[:limit]:
         lines = f"line {first}" if first == last else f"lines {first}-{last}"

@@ -32,8 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="gate_fail_under",
         default=None,
         metavar="PERCENT",
-        help="fail below this total coverage (overrides $QUALITY_GATE_FAIL_UNDER "
-        "and coverage's fail_under)",
+        help="fail below this total coverage (overrides $QUALITY_GATE_FAIL_UNDER and coverage's fail_under)",
     )
     group.addoption(
         "--no-gate",
@@ -105,9 +104,7 @@ def _coverage_config(config: pytest.Config) -> tuple[float, int, str | None]:
 
 def _threshold(config: pytest.Config) -> threshold.Threshold:
     fail_under, precision, config_file = _coverage_config(config)
-    return threshold.resolve(
-        config.option.gate_fail_under, dict(os.environ), fail_under, precision, config_file
-    )
+    return threshold.resolve(config.option.gate_fail_under, dict(os.environ), fail_under, precision, config_file)
 
 
 class Gate:
@@ -207,14 +204,10 @@ class Gate:
         if verdict is None:  # the loop never ran (interrupted before it)
             return
         terminalreporter.write_sep("-", "quality gate")
-        terminalreporter.write_line(
-            outputs.headline(verdict), green=verdict.ok, red=not verdict.ok, bold=True
-        )
+        terminalreporter.write_line(outputs.headline(verdict), green=verdict.ok, red=not verdict.ok, bold=True)
         terminalreporter.write_line(f"threshold from {verdict.threshold.source}")
         if verdict.status == "not-measured":
-            terminalreporter.write_line(
-                "run with --cov (pytest-cov), or pass --no-gate to switch the gate off"
-            )
+            terminalreporter.write_line("run with --cov (pytest-cov), or pass --no-gate to switch the gate off")
 
 
 def _measured(config: pytest.Config) -> tuple[float, list[outputs.FileCoverage]] | str:

@@ -29,9 +29,7 @@ def parse(text: str, origin: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ThresholdError(
-            f"{origin}: {text!r} is not a number; give a percentage from 0 to 100"
-        ) from None
+        raise ThresholdError(f"{origin}: {text!r} is not a number; give a percentage from 0 to 100") from None
     if not math.isfinite(value) or not 0 <= value <= 100:
         raise ThresholdError(f"{origin}: {text!r} is out of range; give a number from 0 to 100")
     return value

@@ -45,7 +45,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from pipeline.matrix import read_matrix  # noqa: PLC0415
 
     versions = json.dumps({"python": read_matrix()})
-    print(versions)  # noqa: T201
+    print(versions)
     actions.set_outputs(_settings().output, {"matrix": versions})
     return 0
 
@@ -56,7 +56,7 @@ def cmd_pythons(args: argparse.Namespace) -> int:
 
     versions = read_matrix()
     require_pythons(versions)
-    print("interpreters found: " + ", ".join(f"python{v}" for v in versions))  # noqa: T201
+    print("interpreters found: " + ", ".join(f"python{v}" for v in versions))
     return 0
 
 
@@ -72,7 +72,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
     cov.combine(files, keep=True)
     cov.save()
     total = cov.xml_report(outfile=str(directory / "coverage.xml"))
-    print(f"combined {len(files)} data files: total {total:.2f}%")  # noqa: T201
+    print(f"combined {len(files)} data files: total {total:.2f}%")
     return 0
 
 
@@ -87,14 +87,17 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
     sha = str(pr["head"]["sha"]) if pr else settings.sha
     ref = image_ref(args.registry, settings.repository, sha, branch, int(pr["number"]) if pr else None)
     push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
-    actions.set_outputs(settings.output, {
-        "name": ref.name,
-        "tags": "\n".join(ref.references),
-        "sha-tag": f"{ref.name}:sha-{sha}",
-        "push": "true" if push else "false",
-        "reason": reason,
-    })
-    print(json.dumps({"name": ref.name, "tags": list(ref.tags), "push": push, "reason": reason}))  # noqa: T201
+    actions.set_outputs(
+        settings.output,
+        {
+            "name": ref.name,
+            "tags": "\n".join(ref.references),
+            "sha-tag": f"{ref.name}:sha-{sha}",
+            "push": "true" if push else "false",
+            "reason": reason,
+        },
+    )
+    print(json.dumps({"name": ref.name, "tags": list(ref.tags), "push": push, "reason": reason}))
     if not push:
         actions.append_summary(settings.step_summary, f"**Image**: built, not pushed ({reason})")
     return 0
@@ -128,7 +131,7 @@ def cmd_find_pr(args: argparse.Namespace) -> int:
     found = find_pull_request(_github(settings), repository, args.sha, args.fork_head)
     number = str(found.number) if found else ""
     actions.set_outputs(settings.output, {"number": number})
-    print(f"pull request: #{number}" if found else "no open pull request for this commit")  # noqa: T201
+    print(f"pull request: #{number}" if found else "no open pull request for this commit")
     return 0
 
 
@@ -142,7 +145,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(body, encoding="utf-8")
     actions.append_summary(settings.step_summary, body)
-    print(f"report written to {args.output} ({len(body)} characters)")  # noqa: T201
+    print(f"report written to {args.output} ({len(body)} characters)")
     if args.pr:
         _comment(settings, int(args.pr), report.CI_MARKER, body, comments)
     return 0 if report.overall(data) or not args.strict else 1
@@ -150,13 +153,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _comment(settings: Settings, number: int, marker: str, body: str, comments) -> None:  # noqa: ANN001
     repository = "/".join(settings.require_repository())
-    posted = comments.upsert_or_warn(
-        _github(settings), repository, number, marker, body, settings.comment_author
-    )
+    posted = comments.upsert_or_warn(_github(settings), repository, number, marker, body, settings.comment_author)
     if posted.action == "skipped":
-        print(actions.command("warning", f"no PR comment posted: {posted.reason}"))  # noqa: T201
+        print(actions.command("warning", f"no PR comment posted: {posted.reason}"))
     else:
-        print(f"comment {posted.action}: {posted.url}")  # noqa: T201
+        print(f"comment {posted.action}: {posted.url}")
 
 
 def _expectations(args: argparse.Namespace, settings: Settings):  # noqa: ANN202
@@ -209,18 +210,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise InputError("--artifact needs exactly one --bundle")
         expected = _expectations(args, settings)
         bundle = verify.parse_bundle(_read(args.bundle[0]), args.bundle[0])
-        result = verify.verify_artifact(
-            bundle, expected, _read(args.artifact), verify.verifier(offline=args.offline)
-        )
+        result = verify.verify_artifact(bundle, expected, _read(args.artifact), verify.verifier(offline=args.offline))
     else:
         if not args.digest:
             raise InputError("give --digest sha256:... (or --artifact with --bundle)")
         digest = verify.require_digest(args.digest)
         result = _verifier_for(args, settings)(digest)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))  # noqa: T201
+        print(json.dumps(result.to_json(), indent=2))
     else:
-        print(f"verified: {result.subject} signed by {result.signer_workflow} ({result.run_uri})")  # noqa: T201
+        print(f"verified: {result.subject} signed by {result.signer_workflow} ({result.run_uri})")
     return 0
 
 
@@ -231,7 +230,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     settings = _settings()
     check = None if args.no_verify else _verifier_for(args, settings)
     result = deploy.deploy(
-        args.image, args.environment, check, timeout=args.timeout,
+        args.image,
+        args.environment,
+        check,
+        timeout=args.timeout,
         registry_token=os.environ.get("REGISTRY_TOKEN", ""),
     )
     body = deploy.render(result, settings.run_url)
@@ -243,7 +245,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     actions.set_outputs(settings.output, {"digest": result.digest, "ok": str(result.ok).lower()})
     if args.pr:
         _comment(settings, int(args.pr), deploy.CD_MARKER, body, comments)
-    print(body)  # noqa: T201
+    print(body)
     deploy.require_ok(result)
     return 0
 
@@ -255,15 +257,8 @@ def cmd_cd_guard(args: argparse.Namespace) -> int:
     settings = _settings()
     decision = decide(settings.event(), settings.repository)
     actions.set_outputs(settings.output, decision.outputs())
-    print(f"act: {decision.act} ({decision.reason})")  # noqa: T201
+    print(f"act: {decision.act} ({decision.reason})")
     return 0
-
-
-def cmd_local(args: argparse.Namespace) -> int:
-    """The whole pipeline on this machine."""
-    from pipeline.local import run_local  # noqa: PLC0415
-
-    return run_local(container=not args.no_container, reports=Path(args.reports))
 
 
 def _verify_flags(parser: argparse.ArgumentParser) -> None:
@@ -337,14 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     _verify_flags(p)
     p.set_defaults(func=cmd_deploy)
 
-    sub.add_parser("cd-guard", help="should CD act on this workflow_run?").set_defaults(
-        func=cmd_cd_guard
-    )
+    sub.add_parser("cd-guard", help="should CD act on this workflow_run?").set_defaults(func=cmd_cd_guard)
 
-    p = sub.add_parser("local", help="the whole pipeline on this machine")
-    p.add_argument("--no-container", action="store_true", help="skip image, registry and deploy")
-    p.add_argument("--reports", default="reports")
-    p.set_defaults(func=cmd_local)
     return parser
 
 
@@ -354,8 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)  # noqa: T201
+        print("error: interrupted", file=sys.stderr)
         return 1

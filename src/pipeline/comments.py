@@ -30,9 +30,7 @@ def fit_body(body: str) -> str:
     return body[: MAX_BODY - len(_CUT_NOTE)] + _CUT_NOTE
 
 
-def upsert(
-    github: GitHub, repository: str, number: int, marker: str, body: str, author: str
-) -> Posted:
+def upsert(github: GitHub, repository: str, number: int, marker: str, body: str, author: str) -> Posted:
     """Create or edit the comment that carries ``marker`` and was written by ``author``.
 
     All pages are searched. A comment by anyone else is never touched, even
@@ -51,17 +49,13 @@ def upsert(
     ]
     if ours:
         comment_id = int(ours[-1]["id"])
-        reply = github.json(
-            "PATCH", f"/repos/{repository}/issues/comments/{comment_id}", json={"body": body}
-        )
+        reply = github.json("PATCH", f"/repos/{repository}/issues/comments/{comment_id}", json={"body": body})
         return Posted("updated", str(reply.get("html_url", "")))
     reply = github.json("POST", path, json={"body": body})
     return Posted("created", str(reply.get("html_url", "")))
 
 
-def upsert_or_warn(
-    github: GitHub, repository: str, number: int, marker: str, body: str, author: str
-) -> Posted:
+def upsert_or_warn(github: GitHub, repository: str, number: int, marker: str, body: str, author: str) -> Posted:
     """Like ``upsert``, but a read-only token (fork PRs) is a skip, not a failure."""
     try:
         return upsert(github, repository, number, marker, body, author)

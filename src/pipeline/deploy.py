@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipeline import docker, markdown as md, registry
+from pipeline import docker, registry
+from pipeline import markdown as md
 from pipeline.errors import CheckFailed, PipelineError
 from pipeline.verify import Verified
 
@@ -104,19 +105,19 @@ def _smoke(image: str, args: list[str], expected: str | None, code: int, timeout
 def render(result: Deployment, run_url: str = "") -> str:
     """The CD comment and summary."""
     icon, word = (":rocket:", "succeeded") if result.ok else (":x:", "failed")
-    head = f"## {icon} Deployment to `{md.inline(result.environment, 40)}` {word}"
+    head = f"## {icon} Deployment to {md.code(result.environment, 40)} {word}"
     if run_url:
         head += f" · [run]({run_url})"
     lines = [
         CD_MARKER,
         head,
         "",
-        f"- image: `{md.inline(result.image, 200)}`",
-        f"- digest: `{md.inline(result.digest or 'unresolved', 80)}`",
+        f"- image: {md.code(result.image, 200)}",
+        f"- digest: {md.code(result.digest or 'unresolved', 80)}",
         f"- verification: {md.inline(result.verification, 500)}",
     ]
     if result.verified:
-        lines.append(f"- signer: `{md.inline(result.verified.get('signer_workflow', ''), 300)}`")
+        lines.append(f"- signer: {md.code(result.verified.get('signer_workflow', ''), 300)}")
         lines.append(f"- run: {md.inline(result.verified.get('run_uri', ''), 300)}")
     rows = [
         [

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from pipeline.errors import CheckFailed
 
 HARDENING = (
-    "--network", "none",
+    "--network",
+    "none",
     "--read-only",
-    "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges",
-    "--pids-limit", "64",
-    "--memory", "256m",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--pids-limit",
+    "64",
+    "--memory",
+    "256m",
 )
 
 
@@ -33,13 +38,16 @@ class Run:
 
 
 def available() -> str:
-    """"" when an engine answers, else what is missing and how to start it."""
+    """Empty when an engine answers, else what is missing and how to start it."""
     if shutil.which("docker") is None:
         return "the docker CLI is not installed (apt-get install docker.io)"
     try:
         result = subprocess.run(
             ["docker", "version", "--format", "{{.Server.Version}}"],  # noqa: S607
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return "the Docker engine does not answer (timeout)"
@@ -53,7 +61,7 @@ def docker(*args: str, timeout: float = 300, check: bool = True) -> Run:
     argv = ["docker", *args]
     started = time.monotonic()
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
         return Run(argv, -1, _text(error.stdout), _text(error.stderr), time.monotonic() - started, True)
     run = Run(argv, result.returncode, result.stdout, result.stderr, time.monotonic() - started)

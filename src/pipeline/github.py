@@ -37,11 +37,13 @@ class GitHub:
         self._sleep = sleep
         self._clock = clock
         self._session = requests.Session()
-        self._session.headers.update({
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "sample-app-pipeline",
-        })
+        self._session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "sample-app-pipeline",
+            }
+        )
         if settings.token:
             self._session.headers["Authorization"] = f"Bearer {settings.token}"
 

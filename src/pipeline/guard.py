@@ -70,10 +70,8 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
     if trigger == "push":
         if branch != "main":
             return Decision(act=False, reason="push to a branch other than main")
-        return Decision(True, "push to main", sha, run_id, attempt, "push", "production",
-                        ref="refs/heads/main")
+        return Decision(True, "push to main", sha, run_id, attempt, "push", "production", ref="refs/heads/main")
     if trigger == "pull_request":
         fork_head = f"{owner}:{branch}" if re.fullmatch(r"[\w.-]+:[\w./-]+", f"{owner}:{branch}") else ""
-        return Decision(True, "pull request", sha, run_id, attempt, "pull_request", "preview",
-                        fork_head)
+        return Decision(True, "pull request", sha, run_id, attempt, "pull_request", "preview", fork_head)
     return Decision(act=False, reason=f"trigger {str(trigger)[:30]!r} is not deployed")

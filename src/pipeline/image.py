@@ -40,9 +40,7 @@ class ImageRef:
         return [f"{self.name}:{tag}" for tag in self.tags]
 
 
-def image_ref(
-    registry: str, repository: str, sha: str, branch: str = "", pr_number: int | None = None
-) -> ImageRef:
+def image_ref(registry: str, repository: str, sha: str, branch: str = "", pr_number: int | None = None) -> ImageRef:
     """Tags: the sanitised branch, ``pr-<n>`` and ``sha-<full sha>``."""
     tags = []
     branch_tag = sanitize_branch(branch)
@@ -54,9 +52,7 @@ def image_ref(
     return ImageRef(image_name(registry, repository), tuple(dict.fromkeys(tags)))
 
 
-def publish_decision(
-    event_name: str, ref: str, event: dict[str, object], repository: str
-) -> tuple[bool, str]:
+def publish_decision(event_name: str, ref: str, event: dict[str, object], repository: str) -> tuple[bool, str]:
     """May this run push (and attest) an image? With the reason either way.
 
     Only pushes to main and same-repository PRs not opened by Dependabot:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET  # noqa: N817 - the conventional short name
+from xml.etree import ElementTree as ET
 
 _PYTHON_SUFFIX = re.compile(r"-(\d+\.\d+)\.(?:json|xml)$")
 
@@ -152,14 +152,16 @@ def load_trivy(path: Path) -> dict[str, Any] | Missing:
     findings = []
     for result in data.get("Results") or []:
         for vuln in (result or {}).get("Vulnerabilities") or []:
-            findings.append({  # noqa: PERF401 - clearer as a loop with a literal
-                "id": str(vuln.get("VulnerabilityID", "?")),
-                "severity": str(vuln.get("Severity", "UNKNOWN")).upper(),
-                "package": str(vuln.get("PkgName", "?")),
-                "installed": str(vuln.get("InstalledVersion", "")),
-                "fixed": str(vuln.get("FixedVersion", "")),
-                "title": str(vuln.get("Title", "")),
-            })
+            findings.append(  # noqa: PERF401
+                {
+                    "id": str(vuln.get("VulnerabilityID", "?")),
+                    "severity": str(vuln.get("Severity", "UNKNOWN")).upper(),
+                    "package": str(vuln.get("PkgName", "?")),
+                    "installed": str(vuln.get("InstalledVersion", "")),
+                    "fixed": str(vuln.get("FixedVersion", "")),
+                    "title": str(vuln.get("Title", "")),
+                }
+            )
     return {"findings": findings}
 
 
@@ -168,9 +170,7 @@ def load_artifacts(path: Path) -> list[tuple[str, str]] | Missing:
     data = _json(path)
     if isinstance(data, Missing):
         return data
-    if not isinstance(data, list) or not all(
-        isinstance(i, dict) and "name" in i and "url" in i for i in data
-    ):
+    if not isinstance(data, list) or not all(isinstance(i, dict) and "name" in i and "url" in i for i in data):
         return Missing(f"{path.name} is not a list of name/url objects")
     return [(str(i["name"]), str(i["url"])) for i in data]
 

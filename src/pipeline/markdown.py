@@ -29,6 +29,14 @@ def inline(text: str, limit: int = 300) -> str:
     return "".join(_INLINE.get(c, c) for c in text)
 
 
+def code(text: str, limit: int = 200) -> str:
+    """An inline code span: nothing inside is markup, only '|' and '`' need care."""
+    text = " ".join(text.split()).replace("`", "'").replace("|", "\\|")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"`{text}`" if text else "``"
+
+
 def code_block(text: str, limit: int = 2000) -> str:
     """A fenced block longer than any backtick run inside: nothing escapes it."""
     if len(text) > limit:

@@ -17,7 +17,10 @@ def read_matrix(show_json: str | None = None) -> list[str]:
         try:
             result = subprocess.run(
                 ["hatch", "env", "show", "--json", ENV],  # noqa: S607
-                capture_output=True, text=True, check=True, timeout=60,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
             )
         except (OSError, subprocess.SubprocessError) as error:
             raise InputError(f"cannot read the matrix from hatch: {error}") from None

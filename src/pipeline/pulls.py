@@ -52,9 +52,7 @@ def _matching(items: list[Any], sha: str, repository: str) -> PullRequest | None
     return None
 
 
-def find_pull_request(
-    github: GitHub, repository: str, sha: str, fork_head: str = ""
-) -> PullRequest | None:
+def find_pull_request(github: GitHub, repository: str, sha: str, fork_head: str = "") -> PullRequest | None:
     """Look the PR up by commit, then (fork PRs) by ``owner:branch``.
 
     ``None`` is an answer: a push to main has no PR.
@@ -63,8 +61,6 @@ def find_pull_request(
     items = list(github.paginate(f"/repos/{repository}/commits/{sha}/pulls"))
     found = _matching(items, sha, repository)
     if found is None and fork_head:
-        items = list(
-            github.paginate(f"/repos/{repository}/pulls", {"head": fork_head, "state": "open"})
-        )
+        items = list(github.paginate(f"/repos/{repository}/pulls", {"head": fork_head, "state": "open"}))
         found = _matching(items, sha, repository)
     return found

@@ -17,12 +17,14 @@ _REFERENCE = re.compile(
     r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
-_ACCEPT = ", ".join([
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-])
+_ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -56,7 +58,7 @@ def parse_reference(text: str) -> Reference:
 
 def _scheme(host: str) -> str:
     """Plain HTTP only for a registry on this machine (the local platform)."""
-    return "http" if host.split(":")[0] in {"127.0.0.1", "localhost"} else "https"
+    return "http" if host.split(":", maxsplit=1)[0] in {"127.0.0.1", "localhost"} else "https"
 
 
 def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:

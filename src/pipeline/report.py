@@ -66,9 +66,9 @@ def _headline(inputs: ReportInputs) -> str:
     icon, word = (":white_check_mark:", "passed") if ok else (":x:", "failed")
     parts = [f"## {icon} CI {word}"]
     if inputs.sha:
-        parts.append(f"for `{md.inline(inputs.sha[:12])}`")
+        parts.append(f"for {md.code(inputs.sha[:12])}")
     if inputs.branch:
-        parts.append(f"on `{md.inline(inputs.branch, 80)}`")
+        parts.append(f"on {md.code(inputs.branch, 80)}")
     line = " ".join(parts)
     if inputs.run_url:
         line += f" · [run]({inputs.run_url})"
@@ -91,17 +91,17 @@ def _matrix(inputs: ReportInputs) -> str:
             verdict = {"passed": ":white_check_mark:", "failed": ":x:"}.get(
                 str(gate.get("verdict")), ":warning: " + md.inline(str(gate.get("verdict")), 40)
             )
-        rows.append([
-            f"Python {md.inline(interp.python, 10)}",
-            str(counts.get("passed", "?")),
-            str(int(counts.get("failed", 0) or 0) + int(counts.get("errors", 0) or 0))
-            if counts
-            else "?",
-            str(counts.get("skipped", "?")),
-            duration,
-            cov,
-            verdict,
-        ])
+        rows.append(
+            [
+                f"Python {md.inline(interp.python, 10)}",
+                str(counts.get("passed", "?")),
+                str(int(counts.get("failed", 0) or 0) + int(counts.get("errors", 0) or 0)) if counts else "?",
+                str(counts.get("skipped", "?")),
+                duration,
+                cov,
+                verdict,
+            ]
+        )
     return md.table(
         ["Interpreter", "Passed", "Failed", "Skipped", "Duration", "Coverage", "Gate"],
         rows,
@@ -111,10 +111,7 @@ def _matrix(inputs: ReportInputs) -> str:
 
 def _failures(inputs: ReportInputs) -> str:
     failed = [
-        (interp.python, t)
-        for interp in inputs.interpreters
-        for t in _tests(interp)
-        if t.outcome in ("failed", "error")
+        (interp.python, t) for interp in inputs.interpreters for t in _tests(interp) if t.outcome in ("failed", "error")
     ]
     if not failed:
         return "**Failed tests**: none"
@@ -122,8 +119,7 @@ def _failures(inputs: ReportInputs) -> str:
     for python, test in failed[:MAX_FAILURES]:
         lines += [
             "<details>",
-            f"<summary>{md.inline(test.name, 200)} (Python {md.inline(python, 10)}, "
-            f"{test.outcome})</summary>",
+            f"<summary>{md.inline(test.name, 200)} (Python {md.inline(python, 10)}, {test.outcome})</summary>",
             "",
             md.code_block(test.message or "(no message)", 1500),
             "",
@@ -146,12 +142,10 @@ def _slowest(inputs: ReportInputs) -> str:
 def _weak_files(inputs: ReportInputs) -> str:
     threshold = _threshold(inputs)
     if isinstance(inputs.coverage, CoverageTotal) and threshold is not None:
-        weak = sorted(
-            (rate, name) for name, rate in inputs.coverage.files if rate < threshold[0]
-        )
+        weak = sorted((rate, name) for name, rate in inputs.coverage.files if rate < threshold[0])
         if not weak:
             return "**Files below the threshold**: none"
-        rows = [[f"`{md.inline(name, 150)}`", f"{rate:.2f}%"] for rate, name in weak]
+        rows = [[f"{md.code(name, 150)}", f"{rate:.2f}%"] for rate, name in weak]
         return (
             f"<details>\n<summary>Files below the threshold ({len(weak)})</summary>\n\n"
             + md.table(["File", "Line coverage"], rows, "lr")
@@ -163,11 +157,7 @@ def _weak_files(inputs: ReportInputs) -> str:
 def _artifacts(inputs: ReportInputs) -> str:
     if isinstance(inputs.artifacts, Missing):
         return _missing("artifacts", inputs.artifacts)
-    links = [
-        f"[{md.inline(name, 80)}]({url})"
-        for name, url in inputs.artifacts
-        if url.startswith("https://")
-    ]
+    links = [f"[{md.inline(name, 80)}]({url})" for name, url in inputs.artifacts if url.startswith("https://")]
     return "**Artifacts**: " + (", ".join(links) if links else "none")
 
 
@@ -175,14 +165,15 @@ def _image(inputs: ReportInputs, verify_hint: str) -> str:
     image = inputs.image
     if isinstance(image, Missing):
         return _missing("image", image)
-    name = md.inline(str(image.get("name", "?")), 200)
-    tags = ", ".join(f"`{md.inline(str(t), 130)}`" for t in image.get("tags") or [])
+    raw_name = str(image.get("name", "?"))
+    name = md.code(raw_name)
+    tags = ", ".join(f"{md.code(str(t), 130)}" for t in image.get("tags") or [])
     digest = str(image.get("digest") or "")
     if not image.get("pushed"):
         reason = md.inline(str(image.get("reason") or "not pushed"), 200)
-        return f"**Image** `{name}`: built, not pushed ({reason})"
-    lines = [f"**Image** `{name}`", "", f"- tags: {tags or 'none'}", f"- digest: `{md.inline(digest, 80)}`"]
-    lines += ["", "```sh", f"docker pull {name}@{digest}", verify_hint.format(image=f"{name}@{digest}"), "```"]
+        return f"**Image** {name}: built, not pushed ({reason})"
+    lines = [f"**Image** {name}", "", f"- tags: {tags or 'none'}", f"- digest: {md.code(digest, 80)}"]
+    lines += ["", "```sh", f"docker pull {raw_name}@{digest}", verify_hint.format(digest=digest), "```"]
     return "\n".join(lines)
 
 
@@ -197,9 +188,9 @@ def _attestation(inputs: ReportInputs) -> str:
     if isinstance(att, Missing):
         return _missing("attestation", att)
     url = str(att.get("url") or "")
-    ident = md.inline(str(att.get("id") or "?"), 40)
+    ident = md.code(str(att.get("id") or "?"), 40)
     link = f" · [view]({url})" if url.startswith("https://") else ""
-    return f"**Attestation**: `{ident}`{link}"
+    return f"**Attestation**: {ident}{link}"
 
 
 def _trivy(inputs: ReportInputs) -> str:
@@ -208,16 +199,23 @@ def _trivy(inputs: ReportInputs) -> str:
         return _missing("Trivy scan", trivy)
     findings = trivy["findings"]
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
-    head = "**Trivy** (informational): " + ", ".join(
-        f"{counts[s]} {s.lower()}" for s in SEVERITIES if counts[s]
-    ) if findings else "**Trivy** (informational): no vulnerabilities found"
+    head = (
+        "**Trivy** (informational): " + ", ".join(f"{counts[s]} {s.lower()}" for s in SEVERITIES if counts[s])
+        if findings
+        else "**Trivy** (informational): no vulnerabilities found"
+    )
     if not findings:
         return head
     order = {s: i for i, s in enumerate(SEVERITIES)}
     top = sorted(findings, key=lambda f: (order.get(f["severity"], 9), f["id"]))[:TOP_FINDINGS]
     rows = [
-        [md.inline(f["severity"], 10), md.inline(f["id"], 40), md.inline(f["package"], 60),
-         md.inline(f["installed"], 40), md.inline(f["fixed"] or "-", 40)]
+        [
+            md.inline(f["severity"], 10),
+            md.inline(f["id"], 40),
+            md.inline(f["package"], 60),
+            md.inline(f["installed"], 40),
+            md.inline(f["fixed"] or "-", 40),
+        ]
         for f in top
     ]
     return head + "\n\n" + md.table(["Severity", "ID", "Package", "Installed", "Fixed"], rows)
@@ -226,7 +224,7 @@ def _trivy(inputs: ReportInputs) -> str:
 def render(
     inputs: ReportInputs,
     limit: int = COMMENT_LIMIT,
-    verify_hint: str = "hatch run ci verify --image {image}",
+    verify_hint: str = "hatch run ci verify --digest {digest}",
 ) -> str:
     """The whole report, cut to ``limit`` characters by dropping low-priority parts."""
     _, gate_text = combined_verdict(inputs)

@@ -106,9 +106,7 @@ class Expectations:
         if self.run_uri:
             checks.append(policy.OIDCRunInvocationURI(self.run_uri))
         if self.build_config:
-            checks.append(
-                policy.OIDCBuildConfigURI(f"{self.repository_uri}/{self.build_config}@{self.ref}")
-            )
+            checks.append(policy.OIDCBuildConfigURI(f"{self.repository_uri}/{self.build_config}@{self.ref}"))
         return policy.AllOf(checks)
 
 
@@ -183,15 +181,18 @@ def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str,
         raise CheckFailed("refused: the statement is not an in-toto v1 statement")
     if statement.get("predicateType") != SLSA_PROVENANCE_V1:
         raise CheckFailed(
-            f"refused: predicate is {str(statement.get('predicateType'))[:100]!r}, "
-            f"expected {SLSA_PROVENANCE_V1}"
+            f"refused: predicate is {str(statement.get('predicateType'))[:100]!r}, expected {SLSA_PROVENANCE_V1}"
         )
     subjects = statement.get("subject")
-    digests = [
-        s.get("digest", {}).get("sha256")
-        for s in subjects
-        if isinstance(s, dict) and isinstance(s.get("digest"), dict)
-    ] if isinstance(subjects, list) else []
+    digests = (
+        [
+            s.get("digest", {}).get("sha256")
+            for s in subjects
+            if isinstance(s, dict) and isinstance(s.get("digest"), dict)
+        ]
+        if isinstance(subjects, list)
+        else []
+    )
     if digest not in digests:
         raise CheckFailed(f"refused: no subject has the digest sha256:{digest}")
     return statement
@@ -223,15 +224,16 @@ def verifier(*, offline: bool) -> Any:  # noqa: ANN401 - sigstore Verifier
 
 
 def verify_attestation(
-    bundle: Any, expected: Expectations, digest: str, trust: Any  # noqa: ANN401
+    bundle: Any,  # noqa: ANN401 - sigstore Bundle
+    expected: Expectations,
+    digest: str,
+    trust: Any,  # noqa: ANN401
 ) -> Verified:
     """Signature, certificate policy, then statement; raises ``CheckFailed``."""
     from sigstore.errors import VerificationError  # noqa: PLC0415
 
     if bundle._dsse_envelope is None:  # noqa: SLF001 - no public accessor in sigstore 4.5
-        raise CheckFailed(
-            "refused: the bundle holds a message signature, not an attestation (no DSSE envelope)"
-        )
+        raise CheckFailed("refused: the bundle holds a message signature, not an attestation (no DSSE envelope)")
     try:
         payload_type, payload = trust.verify_dsse(bundle, expected.policy())
     except VerificationError as error:
@@ -293,7 +295,10 @@ def fetch_bundles(github: GitHub, repository: str, digest: str) -> list[tuple[st
 
 
 def verify_any(
-    bundles: list[tuple[str, bytes]], expected: Expectations, digest: str, trust: Any  # noqa: ANN401
+    bundles: list[tuple[str, bytes]],
+    expected: Expectations,
+    digest: str,
+    trust: Any,  # noqa: ANN401
 ) -> Verified:
     """The first bundle that verifies wins; otherwise every refusal is reported."""
     reasons = []

@@ -65,9 +65,7 @@ def parse_operand(text: str) -> Decimal:
     except InvalidOperation:  # an exponent beyond what Decimal can hold at all
         value = None
     if value is None or sum(_width(value)) > MAX_RESULT_DIGITS:
-        raise OperandError(
-            f"too large to print exactly: {_shown(text)} (more than {MAX_RESULT_DIGITS} digits)"
-        )
+        raise OperandError(f"too large to print exactly: {_shown(text)} (more than {MAX_RESULT_DIGITS} digits)")
     return value
 
 

@@ -20,8 +20,7 @@ TESTS = {
     "all": "from mod import half, rest\n"
     "def test_half():\n    assert half(4) == 2\n    assert half(-1) == 0\n"
     "def test_rest():\n    assert rest(3) == 1\n",
-    "half": "from mod import half\n"
-    "def test_half():\n    assert half(4) == 2\n    assert half(-1) == 0\n",
+    "half": "from mod import half\ndef test_half():\n    assert half(4) == 2\n    assert half(-1) == 0\n",
     "none": "def test_nothing():\n    assert True\n",
 }
 
@@ -29,8 +28,7 @@ TESTS = {
 @pytest.fixture
 def project(pytester, monkeypatch):
     """A project with ``mod.py``; ``make(tests, fail_under=, precision=)`` writes the rest."""
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_BASE_REF",
-                 "QUALITY_GATE_FAIL_UNDER"):
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_BASE_REF", "QUALITY_GATE_FAIL_UNDER"):
         monkeypatch.delenv(name, raising=False)
     # The child pytest-cov keeps its data apart from the outer run's data.
     monkeypatch.delenv("COVERAGE_FILE", raising=False)

@@ -25,9 +25,7 @@ def test_line_ranges_collapse_runs():
 def test_escaping_of_messages_and_properties():
     assert outputs.escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
     assert outputs.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
-    assert outputs.command("warning", "x", file="a,b:c.py", line=3) == (
-        "::warning file=a%2Cb%3Ac.py,line=3::x"
-    )
+    assert outputs.command("warning", "x", file="a,b:c.py", line=3) == ("::warning file=a%2Cb%3Ac.py,line=3::x")
     assert outputs.command("notice", "m") == "::notice::m"
 
 
@@ -38,18 +36,14 @@ def test_annotations_put_the_verdict_first_and_cap_the_rest():
     ]
     lines = outputs.annotations(verdict(files=files), {"a.py", "b.py"}, limit=2)
     assert lines[0].startswith("::error title=Quality gate::")
-    assert lines[1] == (
-        "::warning file=a.py,line=1,endLine=3,title=Uncovered code::lines 1-3 not covered by tests"
-    )
+    assert lines[1] == ("::warning file=a.py,line=1,endLine=3,title=Uncovered code::lines 1-3 not covered by tests")
     assert len(lines) == 3
     assert outputs.annotations(verdict(files=files), None, limit=5) == lines[:1]
     assert outputs.annotations(verdict(files=files), set(), limit=5) == lines[:1]
 
 
 def test_headline_for_each_status():
-    assert outputs.headline(verdict("passed", 95.0)) == (
-        "Quality gate passed: coverage 95.00% >= 90.00%"
-    )
+    assert outputs.headline(verdict("passed", 95.0)) == ("Quality gate passed: coverage 95.00% >= 90.00%")
     missing = outputs.Verdict(threshold.Threshold(90, 2, "t"), "not-measured", "no data")
     assert outputs.headline(missing) == "Quality gate FAILED: no data (threshold 90.00%)"
     assert not missing.ok
@@ -76,8 +70,14 @@ def test_to_json_shapes_missing_total():
 
 @pytest.mark.parametrize(
     ("total", "fail_under", "precision", "ok"),
-    [(89.994, 90, 2, False), (89.995, 90, 2, True), (99.99, 100, 2, False), (100, 100, 2, True),
-     (89.5, 90, 0, True), (89.4, 90, 0, False)],
+    [
+        (89.994, 90, 2, False),
+        (89.995, 90, 2, True),
+        (99.99, 100, 2, False),
+        (100, 100, 2, True),
+        (89.5, 90, 0, True),
+        (89.4, 90, 0, False),
+    ],
 )
 def test_passes_is_coverage_rule(total, fail_under, precision, ok):
     assert threshold.passes(total, threshold.Threshold(fail_under, precision, "t")) is ok

@@ -13,11 +13,13 @@ def test_passes_when_coverage_reaches_the_threshold(pytester, project, gate_json
     project("all", fail_under=90)
     result = run(pytester)
     assert result.ret == 0
-    result.stdout.fnmatch_lines([
-        "*- quality gate -*",
-        "Quality gate passed: coverage 100.00% >= 90.00%",
-        "threshold from coverage config (pyproject.toml: fail_under)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*- quality gate -*",
+            "Quality gate passed: coverage 100.00% >= 90.00%",
+            "threshold from coverage config (pyproject.toml: fail_under)",
+        ]
+    )
     assert gate_json()["verdict"] == "passed"
 
 
@@ -25,10 +27,12 @@ def test_fails_below_even_when_every_test_passes(pytester, project, gate_json):
     project("half", fail_under=90)
     result = run(pytester)
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "Quality gate FAILED: coverage 83.33% is below the threshold of 90.00%",
-        "*1 passed*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "Quality gate FAILED: coverage 83.33% is below the threshold of 90.00%",
+            "*1 passed*",
+        ]
+    )
     assert gate_json()["verdict"] == "failed"
 
 
@@ -58,7 +62,10 @@ def test_rounds_like_coverage_report_fail_under(pytester, project, precision, fa
     assert result.ret == expected
     cli = subprocess.run(
         ["coverage", "report", f"--fail-under={fail_under}", f"--precision={precision}"],
-        cwd=pytester.path, capture_output=True, text=True, check=False,
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert (cli.returncode == 2) == (expected == 1), cli.stdout
 
@@ -96,10 +103,12 @@ def test_unmeasured_coverage_fails_closed(pytester, project, gate_json):
     project("all", fail_under=10)
     result = pytester.runpytest_subprocess()  # no --cov
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "Quality gate FAILED: coverage was not measured*",
-        "run with --cov (pytest-cov), or pass --no-gate to switch the gate off",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "Quality gate FAILED: coverage was not measured*",
+            "run with --cov (pytest-cov), or pass --no-gate to switch the gate off",
+        ]
+    )
     assert gate_json()["verdict"] == "not-measured"
 
 
@@ -183,10 +192,9 @@ def test_annotates_and_summarises_on_github_actions(pytester, project, monkeypat
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = run(pytester)
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "::error title=Quality gate::Quality gate FAILED: coverage 83.33%25 is below the "
-        "threshold of 90.00%25"
-    ])
+    result.stdout.fnmatch_lines(
+        ["::error title=Quality gate::Quality gate FAILED: coverage 83.33%25 is below the threshold of 90.00%25"]
+    )
     text = summary.read_text()
     assert "Quality gate FAILED" in text
     assert "| `mod.py` | 6 | 1 | 83.33% |" in text
@@ -215,7 +223,23 @@ def test_warns_on_uncovered_lines_of_changed_files_only(pytester, project, monke
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     result = run(pytester, "--cov=other")
-    result.stdout.fnmatch_lines([
-        "::warning file=mod.py,line=8,endLine=8,title=Uncovered code::line 8 not covered by tests"
-    ])
+    result.stdout.fnmatch_lines(
+        ["::warning file=mod.py,line=8,endLine=8,title=Uncovered code::line 8 not covered by tests"]
+    )
     assert "file=other.py" not in result.stdout.str()
+
+
+def test_in_process_run_writes_summary_and_annotations(pytester, project, monkeypatch, gate_json):
+    """The same scenario in-process, so the outer coverage sees the hooks run."""
+    project("half", fail_under=90)
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest_inprocess("--cov=mod", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    assert gate_json()["verdict"] == "failed"
+    assert "Quality gate FAILED" in summary.read_text()
+    result = pytester.runpytest_inprocess("--no-gate")
+    assert result.ret == 0
+    result = pytester.runpytest_inprocess()
+    assert gate_json()["verdict"] == "not-measured"

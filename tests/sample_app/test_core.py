@@ -87,9 +87,7 @@ def test_render_never_prints_an_exponent_or_trailing_zero():
     assert render(Decimal("-0.000")) == "0"
 
 
-finite = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
-    lambda d: abs(d.adjusted()) < 200
-)
+finite = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d.adjusted()) < 200)
 
 
 @given(finite, finite)

@@ -1,0 +1,161 @@
+import json
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.errors import CheckFailed, InputError
+from pipeline.guard import decide
+from pipeline.matrix import read_matrix, require_pythons
+
+SHA = "c" * 40
+
+
+def event(**run):
+    base = {
+        "conclusion": "success",
+        "head_repository": {"full_name": "octo/app", "owner": {"login": "octo"}},
+        "path": ".github/workflows/ci.yml@refs/pull/7/merge",
+        "head_sha": SHA,
+        "id": 42,
+        "run_attempt": 1,
+        "event": "pull_request",
+        "head_branch": "feat",
+    }
+    base.update(run)
+    return {"workflow_run": base}
+
+
+@pytest.mark.parametrize(
+    ("run", "act", "reason"),
+    [
+        ({}, True, "pull request"),
+        ({"event": "push", "head_branch": "main"}, True, "push to main"),
+        ({"event": "push", "head_branch": "dev"}, False, "other than main"),
+        ({"conclusion": "failure"}, False, "concluded"),
+        ({"head_repository": {"full_name": "fork/app"}}, False, "not this repository"),
+        ({"path": ".github/workflows/evil.yml"}, False, "not this repository's CI"),
+        ({"head_sha": "main"}, False, "malformed"),
+        ({"id": "1; rm"}, False, "malformed"),
+        ({"event": "schedule"}, False, "not deployed"),
+    ],
+)
+def test_cd_acts_only_on_successful_same_repo_ci_runs(run, act, reason):
+    decision = decide(event(**run), "octo/app")
+    assert decision.act is act
+    assert reason in decision.reason
+
+
+def test_cd_guard_outputs(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event()))
+    out = tmp_path / "out"
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/app")
+    assert main(["cd-guard"]) == 0
+    text = out.read_text()
+    assert "act=true" in text
+    assert f"sha={SHA}" in text
+    assert "environment=preview" in text
+    assert "fork-head=octo:feat" in text
+    assert decide({}, "octo/app").act is False
+
+
+def test_matrix_read_from_hatch_json():
+    show = json.dumps(
+        {
+            "default": {},
+            "test.py3.10": {"python": "3.10"},
+            "test.py3.13": {"python": "3.13"},
+            "hatch-test.py3.12": {"python": "3.12"},
+        }
+    )
+    assert read_matrix(show) == ["3.10", "3.13"]
+    with pytest.raises(InputError):
+        read_matrix("{}")
+    with pytest.raises(InputError):
+        read_matrix("nope")
+
+
+def test_matrix_from_the_real_hatch_toml(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    assert main(["matrix"]) == 0
+    versions = json.loads(capsys.readouterr().out)["python"]
+    assert versions == ["3.10", "3.11", "3.12", "3.13"]
+    assert out.read_text().startswith("matrix=")
+
+
+def test_missing_interpreter_says_which_and_how(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CheckFailed, match=r"missing interpreters: python3\.99\. Install them"):
+        require_pythons(["3.99"])
+
+
+def test_pythons_command(capsys):
+    assert main(["pythons"]) in (0, 1)
+    assert main(["bogus"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_image_tags_and_json(tmp_path, monkeypatch, capsys):
+    event_path = tmp_path / "e.json"
+    event_path.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "number": 7,
+                    "head": {"ref": "Feat/X", "sha": SHA, "repo": {"full_name": "fork/app"}},
+                    "user": {"login": "me"},
+                }
+            }
+        )
+    )
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    for key, value in {
+        "GITHUB_EVENT_PATH": event_path,
+        "GITHUB_OUTPUT": out,
+        "GITHUB_STEP_SUMMARY": summary,
+        "GITHUB_REPOSITORY": "Octo/App",
+        "GITHUB_EVENT_NAME": "pull_request",
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    assert main(["image-tags"]) == 0
+    text = out.read_text()
+    assert "name=ghcr.io/octo/app\n" in text
+    assert "push=false" in text
+    assert "ghcr.io/octo/app:Feat-X\nghcr.io/octo/app:pr-7\n" in text
+    assert "not pushed (pull request from a fork" in summary.read_text()
+    target = tmp_path / "image.json"
+    assert (
+        main(
+            [
+                "image-json",
+                "--name",
+                "n",
+                "--tags",
+                "n:a n:b",
+                "--digest",
+                "sha256:" + "e" * 64,
+                "--pushed",
+                "true",
+                "--output",
+                str(target),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(target.read_text())["tags"] == ["a", "b"]
+    assert main(["image-json", "--name", "n", "--digest", "bad", "--output", str(target)]) == 2
+
+
+def test_settings_refuse_bad_environment(monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_REPOSITORY", "not a repo")
+    assert main(["cd-guard"]) == 2
+    monkeypatch.setenv("GITHUB_REPOSITORY", "o/r")
+    monkeypatch.setenv("GITHUB_RUN_ID", "x")
+    assert main(["cd-guard"]) == 2
+    monkeypatch.setenv("GITHUB_RUN_ID", "1")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", "/nonexistent")
+    assert main(["cd-guard"]) == 2
+    assert "cannot read the event file" in capsys.readouterr().err

@@ -1,0 +1,219 @@
+import json
+import os
+import re
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import inputs, report
+from pipeline.image import TAG, image_name, image_ref, publish_decision, sanitize_branch
+
+GOLDEN = Path(__file__).parent / "golden"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+DIGEST = "sha256:" + "d" * 64
+
+
+def gate(python, verdict="passed", total=95.0, passed=10, failed=0):
+    return {
+        "verdict": verdict,
+        "threshold": 90.0,
+        "precision": 2,
+        "total": total,
+        "total_display": f"{total:.2f}",
+        "python": python,
+        "duration_seconds": 1.5,
+        "tests": {"passed": passed, "failed": failed, "skipped": 1, "errors": 0},
+        "files": [],
+    }
+
+
+def junit(cases):
+    body = "".join(
+        f'<testcase classname={quoteattr(c)} name={quoteattr(n)} time="{t}">{extra}</testcase>'
+        for c, n, t, extra in cases
+    )
+    return f'<?xml version="1.0"?><testsuites><testsuite>{body}</testsuite></testsuites>'
+
+
+def coverage_xml(percent, files=()):
+    classes = "".join(f'<class filename="{f}" line-rate="{r}"/>' for f, r in files)
+    return (
+        f'<coverage lines-valid="100" lines-covered="{percent}" branches-valid="0" branches-covered="0">'
+        f"<packages><package><classes>{classes}</classes></package></packages></coverage>"
+    )
+
+
+def write(directory, name, data):
+    path = directory / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+
+
+def green(directory):
+    for py in ("3.10", "3.13"):
+        write(directory, f"gate-{py}.json", gate(py))
+        write(directory, f"junit-{py}.xml", junit([("tests.t", f"test_{i}", i / 10, "") for i in range(8)]))
+    write(directory, "coverage.xml", coverage_xml(95, [("src/a.py", 0.5), ("src/b.py", 1.0)]))
+    write(
+        directory,
+        "image.json",
+        {
+            "name": "ghcr.io/octo/app",
+            "tags": ["main", f"sha-{SHA}"],
+            "digest": DIGEST,
+            "pushed": True,
+            "reason": "push to main",
+        },
+    )
+    write(directory, "sbom.json", {"bomFormat": "CycloneDX", "components": [{}] * 42})
+    write(directory, "attestation.json", {"id": "123", "url": "https://github.com/octo/app/attestations/123"})
+    write(
+        directory,
+        "trivy.json",
+        {
+            "Results": [
+                {
+                    "Vulnerabilities": [
+                        {
+                            "VulnerabilityID": "CVE-1",
+                            "Severity": "HIGH",
+                            "PkgName": "openssl",
+                            "InstalledVersion": "1",
+                            "FixedVersion": "2",
+                        },
+                        {"VulnerabilityID": "CVE-2", "Severity": "LOW", "PkgName": "zlib", "InstalledVersion": "1"},
+                    ]
+                }
+            ]
+        },
+    )
+    write(directory, "artifacts.json", [{"name": "reports-3.10", "url": "https://github.com/octo/app/a/1"}])
+
+
+def check_golden(name, text):
+    path = GOLDEN / f"{name}.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def render(directory, **kwargs):
+    return report.render(inputs.load(directory, SHA, "https://github.com/octo/app/actions/runs/1", "main"), **kwargs)
+
+
+def test_all_green(tmp_path):
+    green(tmp_path)
+    text = render(tmp_path)
+    assert text.startswith(report.CI_MARKER)
+    assert report.overall(inputs.load(tmp_path))
+    check_golden("all-green", text)
+
+
+def test_gate_failed(tmp_path):
+    green(tmp_path)
+    write(tmp_path, "gate-3.13.json", gate("3.13", "failed", 80.0))
+    write(tmp_path, "coverage.xml", coverage_xml(85))
+    check_golden("gate-failed", render(tmp_path))
+
+
+def test_hostile_test_names_are_escaped(tmp_path):
+    green(tmp_path)
+    message = "boom ``` @someone <script>alert(1)</script> | " + "x" * 10_000
+    name = "test_x[a|b`c<script>@someone]"
+    write(tmp_path, "junit-3.13.xml", junit([("t", name, 1, f"<failure message={quoteattr(message)}/>")]))
+    write(tmp_path, "gate-3.13.json", gate("3.13", passed=0, failed=1))
+    text = render(tmp_path)
+    outside_code = re.sub(r"(`{3,})text\n.*?\n\1", "", text, flags=re.DOTALL)
+    assert "<script>" not in outside_code
+    assert "@someone" not in outside_code
+    assert "a&#124;b&#96;c&lt;script&gt;&#64;someone" in text
+    check_golden("hostile", text)
+
+
+def test_fork_pr_without_image(tmp_path):
+    green(tmp_path)
+    write(
+        tmp_path,
+        "image.json",
+        {
+            "name": "ghcr.io/octo/app",
+            "tags": [],
+            "digest": "",
+            "pushed": False,
+            "reason": "pull request from a fork: built and tested, not pushed",
+        },
+    )
+    for name in ("sbom.json", "attestation.json", "trivy.json"):
+        (tmp_path / name).unlink()
+    check_golden("fork", render(tmp_path))
+
+
+def test_missing_inputs(tmp_path):
+    write(tmp_path, "gate-3.12.json", "{not json")
+    write(tmp_path, "junit-3.12.xml", "<broken")
+    write(tmp_path, "sbom.json", {"x": 1})
+    write(tmp_path, "artifacts.json", {"x": 1})
+    write(tmp_path, "coverage.xml", "<nope")
+    text = render(tmp_path)
+    assert not report.overall(inputs.load(tmp_path))
+    check_golden("missing", text)
+    assert "missing" in report.render(inputs.load(tmp_path / "nothing"))
+
+
+def test_size_cap_with_3000_tests_and_400_files(tmp_path):
+    green(tmp_path)
+    cases = [("t", f"test_{i}", 0.01, f'<failure message="{"m" * 500}"/>' if i % 3 == 0 else "") for i in range(3000)]
+    write(tmp_path, "junit-3.13.xml", junit(cases))
+    write(tmp_path, "coverage.xml", coverage_xml(50, [(f"src/f{i}.py", 0.1) for i in range(400)]))
+    text = render(tmp_path, limit=20_000)
+    assert len(text) <= 20_000
+    assert "Cut to fit GitHub's size limit" in text
+    assert len(render(tmp_path)) <= report.COMMENT_LIMIT
+
+
+@given(st.text(max_size=300))
+def test_every_branch_gives_a_valid_tag(branch):
+    tag = sanitize_branch(branch)
+    assert tag == "" or TAG.fullmatch(tag)
+    for t in image_ref("ghcr.io", "Octo/App", SHA, branch, 7).tags:
+        assert TAG.fullmatch(t)
+
+
+def test_image_name_and_tags():
+    ref = image_ref("ghcr.io", "Octo/App", SHA, "feat/a", 7)
+    assert ref.name == image_name("ghcr.io", "Octo/App") == "ghcr.io/octo/app"
+    assert ref.tags == ("feat-a", "pr-7", f"sha-{SHA}")
+    assert sanitize_branch("..-x" + "y" * 300) == "x" + "y" * 127
+
+
+@pytest.mark.parametrize(
+    ("event_name", "ref", "event", "expected"),
+    [
+        ("push", "refs/heads/main", {}, True),
+        ("push", "refs/heads/dev", {}, False),
+        (
+            "pull_request",
+            "",
+            {"pull_request": {"head": {"repo": {"full_name": "octo/app"}}, "user": {"login": "me"}}},
+            True,
+        ),
+        (
+            "pull_request",
+            "",
+            {"pull_request": {"head": {"repo": {"full_name": "fork/app"}}, "user": {"login": "me"}}},
+            False,
+        ),
+        (
+            "pull_request",
+            "",
+            {"pull_request": {"head": {"repo": {"full_name": "octo/app"}}, "user": {"login": "dependabot[bot]"}}},
+            False,
+        ),
+        ("pull_request", "", {}, False),
+        ("schedule", "", {}, False),
+    ],
+)
+def test_publish_decision(event_name, ref, event, expected):
+    assert publish_decision(event_name, ref, event, "octo/app")[0] is expected

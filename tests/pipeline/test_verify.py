@@ -1,0 +1,222 @@
+"""Verification against real Sigstore bundles from ../shared/sigstore-vectors."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import verify
+from pipeline.cli import main
+from pipeline.errors import CheckFailed, InputError
+
+VECTORS = Path(__file__).resolve().parents[3] / "shared" / "sigstore-vectors"
+needs_vectors = pytest.mark.skipif(
+    not (VECTORS / "vectors.json").exists(), reason=f"Sigstore vectors not found at {VECTORS}"
+)
+DIRECT = "attestation-direct-workflow.sigstore.json"
+DIRECT_DIGEST = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+BEACON = "sigstore-conformance/extremely-dangerous-public-oidc-beacon"
+
+
+def direct_args(**overrides):
+    values = {
+        "--repository": BEACON,
+        "--repository-id": "632596897",
+        "--ref": "refs/heads/main",
+        "--signer-workflow": ".github/workflows/extremely-dangerous-oidc-beacon.yml",
+        "--run-id": "12359147651",
+        "--digest": DIRECT_DIGEST,
+        "--bundle": str(VECTORS / DIRECT),
+    }
+    values.update(overrides)
+    args = ["verify", "--offline"]
+    for key, value in values.items():
+        args += [key, value]
+    return args
+
+
+@needs_vectors
+def test_direct_workflow_attestation_verifies(capsys):
+    assert main([*direct_args(), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["run_uri"].endswith("/actions/runs/12359147651/attempts/1")
+    assert result["predicate_type"] == verify.SLSA_PROVENANCE_V1
+    assert result["subject"] == f"sha256:{DIRECT_DIGEST}"
+
+
+@needs_vectors
+def test_reusable_workflow_attestation_verifies(capsys):
+    args = direct_args(
+        **{
+            "--repository": "malancas/attest-demo",
+            "--repository-id": "804070735",
+            "--signer-workflow": "github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d",
+            "--build-config": ".github/workflows/shared.yml",
+            "--run-id": "9228858953",
+            "--digest": "49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25",
+            "--bundle": str(VECTORS / "attestation-reusable-workflow.sigstore.json"),
+        }
+    )
+    assert main(args) == 0
+    assert "verified: sha256:49a3" in capsys.readouterr().out
+
+
+CUSTOM = {
+    "--repository": "too-legit/attest",
+    "--repository-id": "851894824",
+    "--signer-workflow": ".github/workflows/integration.yml",
+    "--run-id": "10818226125",
+    "--digest": "afa27b44d43b02a9fea41d13cedc2e4016cfcf87c5dbf990e593669aa8ce286d",
+    "--bundle": str(VECTORS / "attestation-custom-issuer.sigstore.json"),
+}
+
+
+@needs_vectors
+def test_custom_issuer_verifies_only_with_its_issuer(capsys):
+    assert main(direct_args(**CUSTOM, **{"--issuer": "https://token.actions.githubusercontent.com/hammer-time"})) == 0
+    assert main(direct_args(**CUSTOM)) == 1
+    assert "refused" in capsys.readouterr().err
+
+
+@needs_vectors
+def test_message_signature_verifies_as_an_artifact(capsys):
+    args = direct_args(
+        **{"--run-id": "8347481628", "--bundle": str(VECTORS / "message-signature-workflow.sigstore.json")}
+    )
+    args = [a for a in args if a not in ("--digest", DIRECT_DIGEST)]
+    args += ["--artifact", str(VECTORS / "message-signature-workflow.artifact")]
+    assert main(args) == 0
+    assert "verified: sha256:a0cfc712" in capsys.readouterr().out
+
+
+@needs_vectors
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"--repository": "octo/app"}, "SANs do not match"),
+        ({"--repository-id": "1"}, "632596897"),
+        ({"--signer-workflow": ".github/workflows/ci.yml"}, "SANs do not match"),
+        ({"--ref": "refs/heads/dev"}, "SANs do not match"),
+        ({"--run-id": "1"}, "12359147651"),
+        ({"--digest": "b" * 64}, "no subject has the digest"),
+        ({"--bundle": str(VECTORS / "message-signature-workflow.sigstore.json")}, "not an attestation"),
+    ],
+)
+def test_refusals_name_what_did_not_hold(capsys, override, reason):
+    assert main(direct_args(**override)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert reason in err
+
+
+def tampered(tmp_path, mutate):
+    data = json.loads((VECTORS / DIRECT).read_text())
+    mutate(data)
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def flip(text):
+    import base64  # noqa: PLC0415
+
+    raw = bytearray(base64.b64decode(text))
+    raw[len(raw) // 2] ^= 1
+    return base64.b64encode(bytes(raw)).decode()
+
+
+@needs_vectors
+@pytest.mark.parametrize("where", ["payload", "signature", "certificate"])
+def test_one_flipped_byte_is_refused(tmp_path, capsys, where):
+    def mutate(data):
+        if where == "payload":
+            data["dsseEnvelope"]["payload"] = flip(data["dsseEnvelope"]["payload"])
+        elif where == "signature":
+            sig = data["dsseEnvelope"]["signatures"][0]
+            sig["sig"] = flip(sig["sig"])
+        else:
+            cert = data["verificationMaterial"]["certificate"]
+            cert["rawBytes"] = flip(cert["rawBytes"])
+
+    status = main(direct_args(**{"--bundle": tampered(tmp_path, mutate)}))
+    assert status in (1, 2)
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@needs_vectors
+def test_truncated_json_is_bad_input(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    path.write_text((VECTORS / DIRECT).read_text()[:500])
+    assert main(direct_args(**{"--bundle": str(path)})) == 2
+    assert "not JSON" in capsys.readouterr().err
+
+
+def test_unreadable_and_non_bundle_files_are_bad_input(tmp_path, capsys):
+    (tmp_path / "x.json").write_text('{"a": 1}')
+    assert main(direct_args(**{"--bundle": str(tmp_path / "missing.json")})) == 2
+    assert main(direct_args(**{"--bundle": str(tmp_path / "x.json")})) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err
+    assert "not a Sigstore bundle" in err
+
+
+@needs_vectors
+def test_bundles_from_the_api(fake_github, monkeypatch, capsys):
+    bundle = json.loads((VECTORS / DIRECT).read_text())
+    fake_github.attestations[DIRECT_DIGEST] = [
+        {"bundle": {"x": 1}},
+        {"bundle": bundle},
+        {"bundle_url": f"{fake_github.url}/bundles/1"},
+    ]
+    fake_github.attestations["raw"] = [{"data": json.dumps(bundle)}]
+    args = [a for a in direct_args() if a not in ("--bundle", str(VECTORS / DIRECT))]
+    assert main(args) == 2  # the first, malformed, entry is bad input
+    fake_github.attestations[DIRECT_DIGEST] = [{"bundle_url": f"{fake_github.url}/bundles/1"}]
+    assert main(args) == 0
+
+
+def test_empty_attestation_list_and_api_error(fake_github, capsys):
+    fake_github.attestations[DIRECT_DIGEST] = []
+    args = [a for a in direct_args() if a not in ("--bundle", str(VECTORS / DIRECT))]
+    assert main(args) == 1
+    assert "no attestation exists" in capsys.readouterr().err
+    del fake_github.attestations[DIRECT_DIGEST]
+    assert main(args) == 1
+    assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_statement_checks_on_synthetic_statements():
+    good = {
+        "_type": verify.IN_TOTO_STATEMENT_V1,
+        "predicateType": verify.SLSA_PROVENANCE_V1,
+        "subject": [{"digest": {"sha256": "c" * 64}}],
+    }
+    assert verify.check_statement(verify.IN_TOTO_PAYLOAD, json.dumps(good).encode(), "c" * 64)
+    with pytest.raises(CheckFailed, match="payload type"):
+        verify.check_statement("text/plain", b"{}", "c" * 64)
+    with pytest.raises(CheckFailed, match="not JSON"):
+        verify.check_statement(verify.IN_TOTO_PAYLOAD, b"{", "c" * 64)
+    with pytest.raises(CheckFailed, match="in-toto v1"):
+        verify.check_statement(verify.IN_TOTO_PAYLOAD, b"[]", "c" * 64)
+    wrong = {**good, "predicateType": "https://spdx.dev/Document"}
+    with pytest.raises(CheckFailed, match="predicate"):
+        verify.check_statement(verify.IN_TOTO_PAYLOAD, json.dumps(wrong).encode(), "c" * 64)
+
+
+def test_policy_construction_and_input_checks():
+    expected = verify.Expectations(
+        repository="octo/app", ref="refs/heads/main", repository_id="5", run_id="9", run_attempt="2"
+    )
+    assert expected.signer_uri == "https://github.com/octo/app/.github/workflows/ci.yml@refs/heads/main"
+    assert expected.run_uri == "https://github.com/octo/app/actions/runs/9/attempts/2"
+    assert len(expected.policy()._children) == 6
+    with pytest.raises(InputError):
+        verify.Expectations(repository="octo/app", ref="r", signer_workflow="a/b/.github/x.yml").signer_uri
+    with pytest.raises(InputError):
+        verify.Expectations(repository="", ref="").policy()
+    with pytest.raises(InputError):
+        verify.require_digest("sha256:xyz")
+    assert verify.require_digest("sha256:" + "a" * 64) == "a" * 64
+    assert verify._der_utf8(b"\x0c\x03abc") == "abc"
+    assert verify._der_utf8(b"\x0c\x81\x03abc") == "abc"
+    assert verify._der_utf8(b"raw") == "raw"
