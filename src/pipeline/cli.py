@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import actions
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import CheckFailed, InputError, PipelineError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -77,48 +77,136 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
 
 def cmd_image_tags(args: argparse.Namespace) -> int:
-    """Name, tags and whether this run may push, as step outputs."""
+    """Name, tags and whether this run may push: step outputs and the plan file."""
     from pipeline.image import image_ref, publish_decision  # noqa: PLC0415
 
     settings = _settings()
     event = settings.event()
     pr = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else None
-    branch = str(pr["head"]["ref"]) if pr else os.environ.get("GITHUB_REF_NAME", "")
-    sha = str(pr["head"]["sha"]) if pr else settings.sha
-    ref = image_ref(args.registry, settings.repository, sha, branch, int(pr["number"]) if pr else None)
+    try:
+        branch = str(pr["head"]["ref"]) if pr else os.environ.get("GITHUB_REF_NAME", "")
+        sha = str(pr["head"]["sha"]) if pr else settings.sha
+        number = int(pr["number"]) if pr else None
+    except (KeyError, TypeError, ValueError):
+        raise InputError("the pull_request event lacks head.ref, head.sha or number") from None
+    ref = image_ref(args.registry, "/".join(settings.require_repository()), sha, branch, number)
     push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
+    plan = {"name": ref.name, "references": ref.references, "sha": sha, "push": push, "reason": reason}
+    _write_json(Path(args.plan), plan)
     actions.set_outputs(
         settings.output,
         {
             "name": ref.name,
             "tags": "\n".join(ref.references),
-            "sha-tag": f"{ref.name}:sha-{sha}",
             "push": "true" if push else "false",
             "reason": reason,
         },
     )
-    print(json.dumps({"name": ref.name, "tags": list(ref.tags), "push": push, "reason": reason}))
+    print(json.dumps(plan, indent=2))
     if not push:
         actions.append_summary(settings.step_summary, f"**Image**: built, not pushed ({reason})")
     return 0
 
 
-def cmd_image_json(args: argparse.Namespace) -> int:
-    """Write the image JSON the report reads (name, tags, digest, pushed)."""
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a JSON object")
+    return data
+
+
+def _plan(path: str) -> tuple[str, list[str], bool, str, str]:
+    """The image plan written by image-tags, validated."""
+    from pipeline.pulls import require_sha  # noqa: PLC0415
+
+    plan = _read_json(Path(path))
+    refs = plan.get("references")
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+        raise InputError(f"{path} has no image references")
+    return (
+        str(plan.get("name", "")),
+        refs,
+        plan.get("push") is True,
+        str(plan.get("reason", "")),
+        require_sha(str(plan.get("sha", ""))),
+    )
+
+
+def cmd_image_build(args: argparse.Namespace) -> int:
+    """Build the image once, with every planned tag."""
+    from pipeline import build  # noqa: PLC0415
+    from sample_app import __version__  # noqa: PLC0415
+
+    settings = _settings()
+    _, refs, _, _, sha = _plan(args.plan)
+    source = f"{settings.server_url}/{settings.repository}" if settings.repository else ""
+    build.build(
+        refs,
+        args.context,
+        base=args.base,
+        revision=sha,
+        source=source,
+        version=__version__,
+        host_network=args.host_network,
+    )
+    print(f"built {', '.join(refs)}")
+    return 0
+
+
+def cmd_image_push(args: argparse.Namespace) -> int:
+    """Push when the plan allows it; write the image JSON either way."""
+    from pipeline import build  # noqa: PLC0415
+
+    settings = _settings()
+    name, refs, push, reason, _ = _plan(args.plan)
+    digest = build.push(refs) if push else ""
+    data = {
+        "name": name,
+        "tags": [r.rsplit(":", 1)[1] for r in refs],
+        "digest": digest,
+        "pushed": push,
+        "reason": reason,
+    }
+    _write_json(Path(args.output), data)
+    actions.set_outputs(settings.output, {"digest": digest, "pushed": str(push).lower()})
+    print(f"pushed {name}@{digest}" if push else f"not pushed: {reason}")
+    return 0
+
+
+def cmd_sbom(args: argparse.Namespace) -> int:
+    """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
+    from pipeline import build  # noqa: PLC0415
     from pipeline.verify import DIGEST  # noqa: PLC0415
 
-    digest = args.digest.strip()
-    if digest and not DIGEST.fullmatch(digest):
-        raise InputError(f"not a digest: {digest[:80]!r}")
-    data = {
-        "name": args.name,
-        "tags": [t.rsplit(":", 1)[-1] for t in args.tags.split()],
-        "digest": digest,
-        "pushed": args.pushed == "true",
-        "reason": args.reason,
-    }
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    image = _read_json(Path(args.image_json))
+    name, digest = str(image.get("name", "")), str(image.get("digest", ""))
+    if image.get("pushed") and DIGEST.fullmatch(digest):
+        source = f"registry:{name}@{digest}"
+    else:
+        tags = image.get("tags") or []
+        if not tags:
+            raise InputError(f"{args.image_json} names no tag to describe")
+        source = f"docker:{name}:{tags[-1]}"
+    count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry)
+    print(f"SBOM of {source}: {count} components -> {args.output}")
+    return 0
+
+
+def cmd_attestation_json(args: argparse.Namespace) -> int:
+    """Record the attestation the attest job produced, for the report."""
+    if not args.id.isdigit():
+        raise InputError(f"not an attestation id: {args.id[:40]!r}")
+    if args.url and not args.url.startswith("https://"):
+        raise InputError("the attestation URL must be https")
+    _write_json(Path(args.output), {"id": args.id, "url": args.url})
     return 0
 
 
@@ -140,6 +228,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import comments, inputs, report  # noqa: PLC0415
 
     settings = _settings()
+    if args.artifacts_from_api:
+        from pipeline.run_artifacts import list_artifacts  # noqa: PLC0415
+
+        try:
+            _write_json(Path(args.reports) / "artifacts.json", list_artifacts(_github(settings), settings))
+        except PipelineError as error:  # the report still renders; the section says why
+            print(actions.command("warning", f"artifact links unavailable: {error}"))
     data = inputs.load(Path(args.reports), args.sha or settings.sha, settings.run_url, args.branch)
     body = report.render(data)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -149,6 +244,52 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.pr:
         _comment(settings, int(args.pr), report.CI_MARKER, body, comments)
     return 0 if report.overall(data) or not args.strict else 1
+
+
+def cmd_ci_report(args: argparse.Namespace) -> int:
+    """The CI report job in one command, configured by the workflow's env.
+
+    Combines coverage when the matrix left data, records the attestation, links
+    the artifacts, and comments only on same-repository PRs: a fork's token is
+    read-only, so a fork PR gets the job summary and a notice instead.
+    """
+    settings = _settings()
+    reports = Path(args.reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    env = os.environ.get
+    if any(reports.glob(".coverage.*")):
+        cmd_combine(argparse.Namespace(directory=str(reports)))
+    if env("ATTESTATION_ID", ""):
+        cmd_attestation_json(
+            argparse.Namespace(
+                id=env("ATTESTATION_ID", ""),
+                url=env("ATTESTATION_URL", ""),
+                output=str(reports / "attestation.json"),
+            )
+        )
+    number = env("PR_NUMBER", "")
+    if number and not number.isdigit():
+        raise InputError(f"PR_NUMBER is not a number: {number[:20]!r}")
+    same_repository = env("HEAD_REPOSITORY", "") == settings.repository
+    if number and not same_repository:
+        print(
+            actions.command(
+                "notice",
+                "pull request from a fork: the report is in the job summary, "
+                "no comment is posted (the token is read-only)",
+            )
+        )
+    return cmd_report(
+        argparse.Namespace(
+            reports=str(reports),
+            output=str(reports / "ci-report.md"),
+            sha=env("HEAD_SHA", ""),
+            branch=env("HEAD_REF", ""),
+            pr=number if same_repository else "",
+            strict=False,
+            artifacts_from_api=bool(settings.run_id),
+        )
+    )
 
 
 def _comment(settings: Settings, number: int, marker: str, body: str, comments) -> None:  # noqa: ANN001
@@ -228,9 +369,17 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from pipeline import comments, deploy  # noqa: PLC0415
 
     settings = _settings()
+    image = args.image
+    if not image:
+        from pipeline.image import image_name  # noqa: PLC0415
+        from pipeline.pulls import require_sha  # noqa: PLC0415
+
+        if not args.sha:
+            raise InputError("give --image, or --sha to deploy <registry>/<repository>:sha-<sha>")
+        image = f"{image_name(args.registry, '/'.join(settings.require_repository()))}:sha-{require_sha(args.sha)}"
     check = None if args.no_verify else _verifier_for(args, settings)
     result = deploy.deploy(
-        args.image,
+        image,
         args.environment,
         check,
         timeout=args.timeout,
@@ -250,6 +399,50 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cd_deploy(args: argparse.Namespace) -> int:
+    """CD's deploy job in one command, from the guard's validated outputs.
+
+    For a PR: find it by head SHA (fork fallback by owner:branch), expect the
+    ref ``refs/pull/N/merge``, deploy to preview and comment. For main: no PR,
+    ref ``refs/heads/main``, production.
+    """
+    from pipeline.pulls import find_pull_request, require_sha  # noqa: PLC0415
+
+    settings = _settings()
+    env = os.environ.get
+    sha = require_sha(env("HEAD_SHA", ""))
+    trigger = env("TRIGGER", "")
+    number = ""
+    if trigger == "pull_request":
+        found = find_pull_request(_github(settings), "/".join(settings.require_repository()), sha, env("FORK_HEAD", ""))
+        if found is None:
+            raise CheckFailed(f"no open pull request has head {sha}; nothing to deploy to preview")
+        number, ref = str(found.number), f"refs/pull/{found.number}/merge"
+    elif trigger == "push":
+        ref = "refs/heads/main"
+    else:
+        raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
+    namespace = build_parser().parse_args(
+        [
+            "deploy",
+            "--sha",
+            sha,
+            "--environment",
+            env("ENVIRONMENT", "preview") or "preview",
+            "--ref",
+            ref,
+            "--run-id",
+            env("RUN_ID", ""),
+            "--run-attempt",
+            env("RUN_ATTEMPT", "1") or "1",
+            "--repository-id",
+            env("REPOSITORY_ID", ""),
+            *(["--pr", number] if number else []),
+        ]
+    )
+    return cmd_deploy(namespace)
+
+
 def cmd_cd_guard(args: argparse.Namespace) -> int:
     """Decide from the workflow_run event alone whether CD acts."""
     from pipeline.guard import decide  # noqa: PLC0415
@@ -259,6 +452,13 @@ def cmd_cd_guard(args: argparse.Namespace) -> int:
     actions.set_outputs(settings.output, decision.outputs())
     print(f"act: {decision.act} ({decision.reason})")
     return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    """The whole pipeline on this machine."""
+    from pipeline.local import run_local  # noqa: PLC0415
+
+    return run_local(container=not args.no_container, reports=Path(args.reports))
 
 
 def _verify_flags(parser: argparse.ArgumentParser) -> None:
@@ -290,16 +490,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("image-tags", help="image name, tags, push decision")
     p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--plan", default="reports/image-plan.json")
     p.set_defaults(func=cmd_image_tags)
 
-    p = sub.add_parser("image-json", help="write the image JSON for the report")
-    p.add_argument("--name", required=True)
-    p.add_argument("--tags", default="")
-    p.add_argument("--digest", default="")
-    p.add_argument("--pushed", choices=["true", "false"], default="false")
-    p.add_argument("--reason", default="")
+    p = sub.add_parser("image-build", help="build the image with the planned tags")
+    p.add_argument("--plan", default="reports/image-plan.json")
+    p.add_argument("--context", default=".")
+    p.add_argument("--base", default=os.environ.get("BASE_IMAGE", ""), help="override the base image")
+    p.add_argument("--host-network", action="store_true", help="build with --network host")
+    p.set_defaults(func=cmd_image_build)
+
+    p = sub.add_parser("image-push", help="push when allowed; write the image JSON")
+    p.add_argument("--plan", default="reports/image-plan.json")
     p.add_argument("--output", default="reports/image.json")
-    p.set_defaults(func=cmd_image_json)
+    p.set_defaults(func=cmd_image_push)
+
+    p = sub.add_parser("sbom", help="CycloneDX SBOM of the image")
+    p.add_argument("--image-json", default="reports/image.json")
+    p.add_argument("--output", default="reports/sbom.json")
+    p.add_argument("--insecure-registry", action="store_true", help="plain HTTP (local registry)")
+    p.set_defaults(func=cmd_sbom)
+
+    p = sub.add_parser("attestation-json", help="record the attestation for the report")
+    p.add_argument("--id", default=os.environ.get("ATTESTATION_ID", ""))
+    p.add_argument("--url", default=os.environ.get("ATTESTATION_URL", ""))
+    p.add_argument("--output", default="reports/attestation.json")
+    p.set_defaults(func=cmd_attestation_json)
 
     p = sub.add_parser("find-pr", help="the open PR whose head is a commit")
     p.add_argument("--sha", required=True)
@@ -313,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--branch", default="")
     p.add_argument("--pr", default="", help="PR number to comment on")
     p.add_argument("--strict", action="store_true", help="exit 1 when the report is red")
+    p.add_argument("--artifacts-from-api", action="store_true", help="link this run's artifacts")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("verify", help="verify a Sigstore attestation")
@@ -323,7 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("deploy", help="verified deployment by digest")
-    p.add_argument("--image", required=True, help="registry/name:tag or @sha256:...")
+    p.add_argument("--image", default="", help="registry/name:tag or @sha256:...")
+    p.add_argument("--sha", default="", help="deploy <registry>/<repository>:sha-<SHA> (CI's tag)")
+    p.add_argument("--registry", default="ghcr.io")
     p.add_argument("--environment", default="preview")
     p.add_argument("--no-verify", action="store_true", help="skip verification (the report says so)")
     p.add_argument("--timeout", type=float, default=60)
@@ -332,8 +551,20 @@ def build_parser() -> argparse.ArgumentParser:
     _verify_flags(p)
     p.set_defaults(func=cmd_deploy)
 
+    p = sub.add_parser("ci-report", help="the CI report job (reads the workflow's env)")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=cmd_ci_report)
+
+    sub.add_parser("cd-deploy", help="CD's deploy job (reads the guard's outputs from env)").set_defaults(
+        func=cmd_cd_deploy
+    )
+
     sub.add_parser("cd-guard", help="should CD act on this workflow_run?").set_defaults(func=cmd_cd_guard)
 
+    p = sub.add_parser("local", help="the whole pipeline on this machine")
+    p.add_argument("--no-container", action="store_true", help="skip image, push, SBOM and deploy")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=cmd_local)
     return parser
 
 

@@ -81,13 +81,19 @@ class Expectations:
         return f"{self.server_url}/{self.signer_workflow}"
 
     @property
-    def run_uri(self) -> str:
-        """The exact run (and attempt) that must have signed."""
+    def run_uris(self) -> list[str]:
+        """The exact run that must have signed, in any attempt up to ``run_attempt``.
+
+        Re-running only the failed jobs of a run keeps the attestation of an
+        earlier attempt; it is still that run's, so every attempt so far is
+        accepted, and no other run.
+        """
         if not self.run_id:
-            return ""
-        if not (self.run_id.isdigit() and self.run_attempt.isdigit()):
-            raise InputError("run id and attempt must be numbers")
-        return f"{self.repository_uri}/actions/runs/{self.run_id}/attempts/{self.run_attempt}"
+            return []
+        if not (self.run_id.isdigit() and self.run_attempt.isdigit() and int(self.run_attempt) >= 1):
+            raise InputError("run id and attempt must be positive numbers")
+        base = f"{self.repository_uri}/actions/runs/{self.run_id}/attempts"
+        return [f"{base}/{n}" for n in range(1, int(self.run_attempt) + 1)]
 
     def policy(self) -> Any:  # noqa: ANN401 - sigstore's policy type
         """One ``AllOf`` of exact checks; optional ones only when given."""
@@ -103,8 +109,11 @@ class Expectations:
         ]
         if self.repository_id:
             checks.append(policy.OIDCSourceRepositoryIdentifier(self.repository_id))
-        if self.run_uri:
-            checks.append(policy.OIDCRunInvocationURI(self.run_uri))
+        runs = [policy.OIDCRunInvocationURI(uri) for uri in self.run_uris]
+        if len(runs) == 1:
+            checks.append(runs[0])
+        elif runs:
+            checks.append(policy.AnyOf(runs))
         if self.build_config:
             checks.append(policy.OIDCBuildConfigURI(f"{self.repository_uri}/{self.build_config}@{self.ref}"))
         return policy.AllOf(checks)

@@ -208,7 +208,10 @@ def test_policy_construction_and_input_checks():
         repository="octo/app", ref="refs/heads/main", repository_id="5", run_id="9", run_attempt="2"
     )
     assert expected.signer_uri == "https://github.com/octo/app/.github/workflows/ci.yml@refs/heads/main"
-    assert expected.run_uri == "https://github.com/octo/app/actions/runs/9/attempts/2"
+    assert expected.run_uris == [
+        "https://github.com/octo/app/actions/runs/9/attempts/1",
+        "https://github.com/octo/app/actions/runs/9/attempts/2",
+    ]
     assert len(expected.policy()._children) == 6
     with pytest.raises(InputError):
         verify.Expectations(repository="octo/app", ref="r", signer_workflow="a/b/.github/x.yml").signer_uri

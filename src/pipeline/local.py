@@ -1,0 +1,182 @@
+"""The pipeline on one machine: the same stages as CI and CD, end to end.
+
+GitHub is not there, so the reports go to files; GHCR is replaced by a
+registry on 127.0.0.1; signing needs GitHub's OIDC token, so the deployment
+is not verified and the CD report says so plainly instead of pretending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline import build, deploy, docker, image, inputs, report
+from pipeline.errors import CheckFailed, PipelineError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+LOCAL_REPOSITORY = "local/sample-app"
+NOT_VERIFIED = "not possible offline: Sigstore signing needs GitHub's OIDC token"
+
+
+@dataclass
+class Stage:
+    """One row of the final table."""
+
+    name: str
+    action: Callable[[], str]
+    status: str = "not run"
+    seconds: float = 0.0
+    note: str = ""
+
+
+def _run(*argv: str) -> str:
+    """A subprocess whose output streams to the terminal; non-zero fails the stage."""
+    result = subprocess.run(argv, check=False)
+    if result.returncode != 0:
+        raise CheckFailed(f"`{' '.join(argv)}` exited {result.returncode}")
+    return ""
+
+
+def _git_sha() -> str:
+    """HEAD, or zeros outside a git checkout (a tarball of the repository)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "0" * 40
+    return out if len(out) == 40 else "0" * 40
+
+
+class LocalPipeline:
+    """State shared by the stages: names, the digest, the reports folder."""
+
+    def __init__(self, reports: Path, *, container: bool) -> None:
+        self.reports = reports
+        self.container = container
+        self.hatch = shutil.which("hatch") or "hatch"
+        self.registry = os.environ.get("LOCAL_REGISTRY", "127.0.0.1:5000")
+        self.base = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+        self.sha = _git_sha()
+        self.ref = image.image_ref(self.registry, LOCAL_REPOSITORY, self.sha, "local")
+        self.digest = ""
+
+    def stages(self) -> list[Stage]:
+        """CI's stages, then CD's; the container ones only with an engine."""
+        stages = [
+            Stage("lint", lambda: _run(self.hatch, "run", "lint")),
+            Stage("tests (matrix, gate)", lambda: _run(self.hatch, "run", "test-all")),
+            Stage(
+                "combined coverage",
+                lambda: _run(sys.executable, "-m", "pipeline", "combine-coverage", str(self.reports)),
+            ),
+            Stage("wheel", lambda: _run(self.hatch, "build", "-t", "wheel")),
+        ]
+        if self.container:
+            stages += [
+                Stage("image", self.build_image),
+                Stage("push", self.push_image),
+                Stage("SBOM", self.sbom),
+                Stage("deploy", self.deploy),
+            ]
+        return stages
+
+    def build_image(self) -> str:
+        """Build from the working tree on the local base (the build reaches PyPI via the host)."""
+        from sample_app import __version__  # noqa: PLC0415
+
+        build.build(self.ref.references, base=self.base, revision=self.sha, version=__version__, host_network=True)
+        return f"base {self.base}"
+
+    def push_image(self) -> str:
+        """Push every tag to the local registry; from here on only the digest is used."""
+        self.digest = build.push(self.ref.references)
+        data = {
+            "name": self.ref.name,
+            "tags": list(self.ref.tags),
+            "digest": self.digest,
+            "pushed": True,
+            "reason": f"local registry {self.registry}",
+        }
+        (self.reports / "image.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return f"{self.ref.name}@{self.digest}"
+
+    def sbom(self) -> str:
+        """Describe the pushed digest, as CI does."""
+        count = build.sbom(
+            f"registry:{self.ref.name}@{self.digest}", self.reports / "sbom.json", insecure_registry=True
+        )
+        return f"{count} components"
+
+    def deploy(self) -> str:
+        """Deploy by digest; unverified, and the report says why."""
+        result = deploy.deploy(f"{self.ref.name}@{self.digest}", "local", None)
+        result.verification = NOT_VERIFIED
+        (self.reports / "cd-report.md").write_text(deploy.render(result), encoding="utf-8")
+        (self.reports / "cd-report.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        deploy.require_ok(result)
+        return "2 3 -> 5, 2 abc -> exit 2; " + NOT_VERIFIED.split(":", maxsplit=1)[0]
+
+    def write_ci_report(self) -> None:
+        """Always written, also after a failed stage: it shows what is missing."""
+        data = inputs.load(self.reports, self.sha, "", "local")
+        (self.reports / "ci-report.md").write_text(report.render(data), encoding="utf-8")
+
+
+def run_local(*, container: bool, reports: Path) -> int:
+    """Run every stage with progress and times; exit 1 if any failed."""
+    if container:
+        missing = docker.available()
+        if missing:
+            print(
+                f"error: {missing}; or run the rest without containers: hatch run pipeline --no-container",
+                file=sys.stderr,
+            )
+            return 1
+    reports.mkdir(parents=True, exist_ok=True)
+    for stale in reports.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    pipeline = LocalPipeline(reports, container=container)
+    stages = pipeline.stages()
+    failed = False
+    for stage in stages:
+        if failed:
+            stage.status = "skipped"
+            continue
+        print(f"\n>>> {stage.name}", flush=True)
+        started = time.monotonic()
+        try:
+            stage.note = stage.action()
+            stage.status = "ok"
+        except PipelineError as error:
+            stage.status, stage.note, failed = "FAILED", str(error), True
+        stage.seconds = time.monotonic() - started
+        print(f"<<< {stage.name}: {stage.status} in {stage.seconds:.1f}s", flush=True)
+    pipeline.write_ci_report()
+    if not container:
+        print("containers skipped (--no-container): no image, push, SBOM or deployment")
+    print(summary_table(stages))
+    print(f"reports: {reports / 'ci-report.md'}" + (f", {reports / 'cd-report.md'}" if container else ""))
+    return 1 if failed else 0
+
+
+def summary_table(stages: list[Stage]) -> str:
+    """The final table, in Markdown so it can be pasted into an issue."""
+    rows = ["| stage | result | seconds | note |", "| --- | --- | ---: | --- |"]
+    rows += [f"| {s.name} | {s.status} | {s.seconds:.1f} | {s.note} |" for s in stages]
+    rows.append(f"| total | | {sum(s.seconds for s in stages):.1f} | |")
+    return "\n".join(rows)
