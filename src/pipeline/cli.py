@@ -324,7 +324,8 @@ def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str
     expected.policy()  # validate the expectations before any network use
     trust = verify.verifier(offline=args.offline)
 
-    def check(digest: str) -> verify.Verified:
+    def check(image_digest: str) -> verify.Verified:
+        digest = verify.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
         if args.bundle:
             bundles = [(p, _read(p)) for p in args.bundle]
         else:
@@ -427,6 +428,8 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
             "deploy",
             "--sha",
             sha,
+            "--registry",
+            env("IMAGE_REGISTRY", "") or "ghcr.io",
             "--environment",
             env("ENVIRONMENT", "preview") or "preview",
             "--ref",
@@ -474,7 +477,12 @@ def _verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", default="", help="the run that must have signed")
     parser.add_argument("--run-attempt", default="1")
     parser.add_argument("--issuer", default=GITHUB_ISSUER)
-    parser.add_argument("--offline", action="store_true", help="trust root from the sigstore wheel")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=env("SIGSTORE_OFFLINE", "") in {"1", "true"},
+        help="trust root from the sigstore package, no TUF update ($SIGSTORE_OFFLINE=1)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

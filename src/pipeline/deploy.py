@@ -69,23 +69,31 @@ def deploy(
         started = time.monotonic()
         ref = registry.resolve(registry.parse_reference(image), registry_token)
         result.digest = ref.digest
-        result.steps.append(Step("resolve", True, f"{image} -> {ref.digest}", time.monotonic() - started))
+        resolved = Step("resolve", ok=True, detail=f"{image} -> {ref.digest}", seconds=time.monotonic() - started)
+        result.steps.append(resolved)
         pull = docker.docker("pull", "--quiet", ref.pinned, timeout=600)
-        result.steps.append(Step("pull", True, "pulled by digest", pull.seconds, " ".join(pull.argv)))
-        if verify is None:
-            result.verification = "skipped: switched off explicitly (--no-verify)"
-        else:
-            started = time.monotonic()
-            verified = verify(ref.digest)
-            result.verification = "verified"
-            result.verified = verified.to_json()
-            result.steps.append(Step("verify", True, verified.signer_workflow, time.monotonic() - started))
-        for args, expected_out, expected_code in (SMOKE, BAD_INPUT):
-            result.steps.append(_smoke(ref.pinned, list(args), expected_out, expected_code, timeout))
+        result.steps.append(
+            Step("pull", ok=True, detail="pulled by digest", seconds=pull.seconds, command=" ".join(pull.argv))
+        )
     except PipelineError as error:
-        if result.verification == "not run" and "refused" in str(error):
+        result.steps.append(Step("resolve and pull", ok=False, detail=str(error)))
+        return result
+    if verify is None:
+        result.verification = "skipped: switched off explicitly (--no-verify)"
+    else:
+        started = time.monotonic()
+        try:
+            verified = verify(ref.digest)
+        except PipelineError as error:
             result.verification = f"failed: {error}"
-        result.steps.append(Step("error", False, str(error)))
+            result.steps.append(Step("verify", ok=False, detail=str(error), seconds=time.monotonic() - started))
+            return result
+        result.verification = "verified"
+        result.verified = verified.to_json()
+        elapsed = time.monotonic() - started
+        result.steps.append(Step("verify", ok=True, detail=verified.signer_workflow, seconds=elapsed))
+    for args, expected_out, expected_code in (SMOKE, BAD_INPUT):
+        result.steps.append(_smoke(ref.pinned, list(args), expected_out, expected_code, timeout))
     return result
 
 
@@ -94,12 +102,20 @@ def _smoke(image: str, args: list[str], expected: str | None, code: int, timeout
     shown = " ".join(run.argv)
     name = f"run {' '.join(args)}"
     if run.timed_out:
-        return Step(name, False, f"timed out after {timeout:.0f}s", run.seconds, shown)
+        return Step(name, ok=False, detail=f"timed out after {timeout:.0f}s", seconds=run.seconds, command=shown)
     out = run.stdout.strip()
     ok = run.exit_code == code and (expected is None or out == expected)
     want = f"exit {code}" + (f", output {expected!r}" if expected is not None else "")
     detail = f"expected {want}; got exit {run.exit_code}, output {out[:80]!r}"
-    return Step(name, ok, detail, run.seconds, shown, (run.stdout + run.stderr)[-2000:], run.exit_code)
+    return Step(
+        name,
+        ok=ok,
+        detail=detail,
+        seconds=run.seconds,
+        command=shown,
+        output=(run.stdout + run.stderr)[-2000:],
+        exit_code=run.exit_code,
+    )
 
 
 def render(result: Deployment, run_url: str = "") -> str:

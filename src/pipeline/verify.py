@@ -214,10 +214,17 @@ def verifier(*, offline: bool) -> Any:  # noqa: ANN401 - sigstore Verifier
     fresh private directory makes it seed the cache from the wheel's embedded
     root instead, so a stale or planted file there is never used.
     """
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
     from sigstore.verify import Verifier  # noqa: PLC0415
 
     if not offline:
-        return Verifier.production()
+        try:
+            return Verifier.production()
+        except SigstoreError as error:
+            raise CheckFailed(
+                f"cannot load Sigstore's trust root ({type(error).__name__}); "
+                "use --offline for the root inside the sigstore package"
+            ) from None
     saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
     with tempfile.TemporaryDirectory(prefix="pipeline-sigstore-") as private:
         os.environ["XDG_CACHE_HOME"] = str(Path(private, "cache"))

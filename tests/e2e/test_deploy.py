@@ -121,3 +121,109 @@ def test_failures_are_reported_with_exit_1(pushed, tmp_path, capsys):
     assert main(["deploy", "--image", "not a ref", "--no-verify", "--output", str(out)]) == 1
     assert main(["deploy", "--image", "127.0.0.1:9/x:y", "--no-verify", "--output", str(out)]) == 1
     assert "cannot reach the registry" in capsys.readouterr().err
+
+
+SHA = "e" * 40
+
+
+@pytest.fixture
+def cd_env(pushed, fake_github, monkeypatch, tmp_path):
+    """CD's environment for the pushed image, tagged sha-<SHA> in the local registry."""
+    name, digest = pushed
+    repository = name.split("/", 1)[1]
+    sh("docker", "pull", "-q", f"{name}@{digest}")
+    sh("docker", "tag", f"{name}@{digest}", f"{name}:sha-{SHA}")
+    sh("docker", "push", "-q", f"{name}:sha-{SHA}")
+    for key, value in {
+        "GITHUB_REPOSITORY": repository,
+        "IMAGE_REGISTRY": REGISTRY,
+        "HEAD_SHA": SHA,
+        "RUN_ID": "31",
+        "RUN_ATTEMPT": "1",
+        "REPOSITORY_ID": "99",
+        "ENVIRONMENT": "preview",
+        "SIGSTORE_OFFLINE": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    fake_github.attestations[digest.split(":")[1]] = []
+    return repository, digest
+
+
+def test_cd_refuses_an_unattested_image_and_says_so_on_the_pr(cd_env, fake_github, monkeypatch, tmp_path, capsys):
+    repository, _ = cd_env
+    fake_github.pulls_by_commit[SHA] = [
+        {
+            "number": 8,
+            "state": "open",
+            "head": {"sha": SHA, "ref": "f", "repo": {"full_name": repository}},
+            "base": {"ref": "main", "repo": {"full_name": repository}},
+        }
+    ]
+    monkeypatch.setenv("TRIGGER", "pull_request")
+    assert main(["cd-deploy"]) == 1
+    report = json.loads((tmp_path / "reports" / "cd-report.json").read_text())
+    assert report["verification"].startswith("failed: refused: no attestation exists")
+    assert not any(step["name"].startswith("run") for step in report["steps"])
+    (comment,) = fake_github.comments[8]
+    assert "Deployment to `preview` failed" in comment["body"]
+    assert "no attestation exists" in comment["body"]
+    assert "deployment failed at verify" in capsys.readouterr().err
+
+
+def test_build_push_and_sbom_through_the_ci_commands(pushed, tmp_path, monkeypatch, capsys):
+    name, _ = pushed
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "name": f"{name}-ci",
+                "references": [f"{name}-ci:main", f"{name}-ci:sha-{SHA}"],
+                "sha": SHA,
+                "push": True,
+                "reason": "test",
+            }
+        )
+    )
+    image_json, sbom_json = tmp_path / "image.json", tmp_path / "sbom.json"
+    assert main(["image-build", "--plan", str(plan), "--base", BASE, "--host-network", "--context", str(ROOT)]) == 0
+    assert main(["image-push", "--plan", str(plan), "--output", str(image_json)]) == 0
+    image = json.loads(image_json.read_text())
+    assert image["digest"] == registry.resolve(registry.parse_reference(f"{name}-ci:main")).digest
+    labels = json.loads(sh("docker", "image", "inspect", "--format", "{{json .Config.Labels}}", f"{name}-ci:main"))
+    assert labels["org.opencontainers.image.revision"] == SHA
+    assert labels["org.opencontainers.image.licenses"] == "MIT"
+    assert main(["sbom", "--image-json", str(image_json), "--output", str(sbom_json), "--insecure-registry"]) == 0
+    components = json.loads(sbom_json.read_text())["components"]
+    assert any(c.get("name") == "sample-app" for c in components)
+    assert "components" in capsys.readouterr().out
+
+
+def test_a_verified_deployment_records_the_signer(pushed):
+    from pipeline import deploy  # noqa: PLC0415
+    from pipeline.verify import Verified  # noqa: PLC0415
+
+    name, digest = pushed
+    seen = []
+
+    def verified(d):
+        seen.append(d)
+        return Verified(
+            "issuer",
+            "https://github.com/o/r/.github/workflows/ci.yml@refs/heads/main",
+            "repo",
+            "1",
+            "refs/heads/main",
+            "abc",
+            "https://github.com/o/r/actions/runs/1/attempts/1",
+            "https://slsa.dev/provenance/v1",
+            d,
+        )
+
+    result = deploy.deploy(f"{name}@{digest}", "production", verified)
+    assert seen == [digest]
+    assert result.ok
+    assert result.verification == "verified"
+    text = deploy.render(result, "https://github.com/o/r/actions/runs/2")
+    assert "signer: `https://github.com/o/r/.github/workflows/ci.yml@refs/heads/main`" in text
+    assert "Deployment to `production` succeeded" in text

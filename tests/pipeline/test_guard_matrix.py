@@ -98,57 +98,6 @@ def test_pythons_command(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_image_tags_and_json(tmp_path, monkeypatch, capsys):
-    event_path = tmp_path / "e.json"
-    event_path.write_text(
-        json.dumps(
-            {
-                "pull_request": {
-                    "number": 7,
-                    "head": {"ref": "Feat/X", "sha": SHA, "repo": {"full_name": "fork/app"}},
-                    "user": {"login": "me"},
-                }
-            }
-        )
-    )
-    out, summary = tmp_path / "out", tmp_path / "summary"
-    for key, value in {
-        "GITHUB_EVENT_PATH": event_path,
-        "GITHUB_OUTPUT": out,
-        "GITHUB_STEP_SUMMARY": summary,
-        "GITHUB_REPOSITORY": "Octo/App",
-        "GITHUB_EVENT_NAME": "pull_request",
-    }.items():
-        monkeypatch.setenv(key, str(value))
-    assert main(["image-tags"]) == 0
-    text = out.read_text()
-    assert "name=ghcr.io/octo/app\n" in text
-    assert "push=false" in text
-    assert "ghcr.io/octo/app:Feat-X\nghcr.io/octo/app:pr-7\n" in text
-    assert "not pushed (pull request from a fork" in summary.read_text()
-    target = tmp_path / "image.json"
-    assert (
-        main(
-            [
-                "image-json",
-                "--name",
-                "n",
-                "--tags",
-                "n:a n:b",
-                "--digest",
-                "sha256:" + "e" * 64,
-                "--pushed",
-                "true",
-                "--output",
-                str(target),
-            ]
-        )
-        == 0
-    )
-    assert json.loads(target.read_text())["tags"] == ["a", "b"]
-    assert main(["image-json", "--name", "n", "--digest", "bad", "--output", str(target)]) == 2
-
-
 def test_settings_refuse_bad_environment(monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_REPOSITORY", "not a repo")
     assert main(["cd-guard"]) == 2

@@ -223,3 +223,17 @@ def test_policy_construction_and_input_checks():
     assert verify._der_utf8(b"\x0c\x03abc") == "abc"
     assert verify._der_utf8(b"\x0c\x81\x03abc") == "abc"
     assert verify._der_utf8(b"raw") == "raw"
+
+
+def test_trust_root_failure_is_one_clear_line(monkeypatch, capsys):
+    from sigstore.errors import TUFError  # noqa: PLC0415
+    from sigstore.verify import Verifier  # noqa: PLC0415
+
+    def unreachable(*args, **kwargs):
+        raise TUFError("Failed to refresh TUF metadata")
+
+    # Stands in for a TUF repository that cannot be reached (this machine reaches none).
+    monkeypatch.setattr(Verifier, "production", unreachable)
+    args = [a for a in direct_args() if a != "--offline"]
+    assert main(args) == 1
+    assert capsys.readouterr().err.startswith("error: cannot load Sigstore's trust root (TUFError)")

@@ -1,4 +1,4 @@
-"""A stateful fake GitHub API on 127.0.0.1, with fault injection."""
+"""Shared fixtures: a stateful fake GitHub API on 127.0.0.1, with fault injection."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class FakeGitHub:
         self.next_id = 1000
         self.login = "github-actions[bot]"
         self.per_page = 2
+        self.artifacts: list[dict] = []
 
 
 def make_handler(state: FakeGitHub):
@@ -75,6 +76,9 @@ def make_handler(state: FakeGitHub):
                     return self._send(404, {"message": "Not Found"})
                 chunk, headers = self._page(items, path, query)
                 return self._send(200, {"attestations": chunk}, headers)
+            if re.fullmatch(r"/repos/[^/]+/[^/]+/actions/runs/\d+/artifacts", path):
+                chunk, headers = self._page(state.artifacts, path, query)
+                return self._send(200, {"total_count": len(state.artifacts), "artifacts": chunk}, headers)
             if path.startswith("/bundles/"):
                 return self._send(200, json.loads(state.attestations["raw"][0]["data"]))
             return self._send(404, {"message": "Not Found"})

@@ -1,0 +1,134 @@
+"""The commands the CI workflow calls, as the workflow calls them (env + files)."""
+
+import json
+
+import pytest
+
+from pipeline.cli import main
+
+SHA = "c" * 40
+
+
+@pytest.fixture
+def actions_env(tmp_path, monkeypatch, fake_github):
+    """A pull_request run of octo/app with outputs and summary files."""
+    out, summary = tmp_path / "output", tmp_path / "summary"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def pr_event(tmp_path, monkeypatch, head_repo="octo/app", user="me"):
+    path = tmp_path / "event.json"
+    path.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "number": 7,
+                    "user": {"login": user},
+                    "head": {"ref": "Feat/X", "sha": SHA, "repo": {"full_name": head_repo}},
+                }
+            }
+        )
+    )
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+
+
+def test_image_tags_plans_a_fork_pr_without_push(actions_env, monkeypatch, capsys):
+    pr_event(actions_env, monkeypatch, head_repo="fork/app")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "Octo/App")
+    assert main(["image-tags"]) == 0
+    outputs = (actions_env / "output").read_text()
+    assert "name=ghcr.io/octo/app\n" in outputs
+    assert "push=false" in outputs
+    assert "ghcr.io/octo/app:Feat-X\nghcr.io/octo/app:pr-7\n" in outputs
+    plan = json.loads((actions_env / "reports" / "image-plan.json").read_text())
+    assert plan["references"][-1] == f"ghcr.io/octo/app:sha-{SHA}"
+    assert "not pushed (pull request from a fork" in (actions_env / "summary").read_text()
+
+
+def test_image_push_without_permission_records_why(actions_env, monkeypatch):
+    pr_event(actions_env, monkeypatch, user="dependabot[bot]")
+    assert main(["image-tags"]) == 0
+    assert main(["image-push"]) == 0
+    image = json.loads((actions_env / "reports" / "image.json").read_text())
+    assert image == {
+        "name": "ghcr.io/octo/app",
+        "tags": ["Feat-X", "pr-7", f"sha-{SHA}"],
+        "digest": "",
+        "pushed": False,
+        "reason": "Dependabot pull request: built and tested, not pushed",
+    }
+    assert "pushed=false" in (actions_env / "output").read_text()
+
+
+def test_malformed_event_and_plan_are_usage_errors(actions_env, monkeypatch, capsys):
+    (actions_env / "event.json").write_text(json.dumps({"pull_request": {"number": "x"}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(actions_env / "event.json"))
+    assert main(["image-tags"]) == 2
+    (actions_env / "plan.json").write_text("[]")
+    assert main(["image-push", "--plan", str(actions_env / "plan.json")]) == 2
+    (actions_env / "plan.json").write_text('{"references": []}')
+    assert main(["image-build", "--plan", str(actions_env / "plan.json")]) == 2
+    assert main(["sbom", "--image-json", str(actions_env / "missing.json")]) == 2
+    (actions_env / "image.json").write_text('{"name": "x", "pushed": false, "tags": []}')
+    assert main(["sbom", "--image-json", str(actions_env / "image.json")]) == 2
+    err = capsys.readouterr().err
+    assert "lacks head.ref" in err
+    assert "has no image references" in err
+    assert "names no tag" in err
+
+
+def test_attestation_json(actions_env, capsys):
+    assert main(["attestation-json", "--id", "123", "--url", "https://github.com/octo/app/attestations/123"]) == 0
+    data = json.loads((actions_env / "reports" / "attestation.json").read_text())
+    assert data == {"id": "123", "url": "https://github.com/octo/app/attestations/123"}
+    assert main(["attestation-json", "--id", "12; x"]) == 2
+    assert main(["attestation-json", "--id", "1", "--url", "javascript:alert(1)"]) == 2
+
+
+def test_ci_report_comments_on_same_repository_prs(actions_env, monkeypatch, fake_github, capsys):
+    fake_github.artifacts = [{"id": 5, "name": "reports-3.12"}, {"id": 6, "name": "image"}, {"id": 7, "name": "trivy"}]
+    monkeypatch.setenv("PR_NUMBER", "7")
+    monkeypatch.setenv("HEAD_REPOSITORY", "octo/app")
+    monkeypatch.setenv("HEAD_SHA", SHA)
+    monkeypatch.setenv("ATTESTATION_ID", "42")
+    monkeypatch.setenv("ATTESTATION_URL", "https://github.com/octo/app/attestations/42")
+    assert main(["ci-report"]) == 0
+    (comment,) = fake_github.comments[7]
+    assert "[trivy](https://github.com/octo/app/actions/runs/77/artifacts/7)" in comment["body"]
+    assert "**Attestation**: `42`" in comment["body"]
+    assert comment["body"] in (actions_env / "summary").read_text()
+    assert main(["ci-report"]) == 0
+    assert len(fake_github.comments[7]) == 1
+
+
+def test_ci_report_on_a_fork_pr_gives_summary_and_notice(actions_env, monkeypatch, fake_github, capsys):
+    monkeypatch.setenv("PR_NUMBER", "7")
+    monkeypatch.setenv("HEAD_REPOSITORY", "fork/app")
+    assert main(["ci-report"]) == 0
+    assert "::notice::pull request from a fork" in capsys.readouterr().out
+    assert fake_github.comments == {}
+    assert "CI failed" in (actions_env / "summary").read_text()
+    monkeypatch.setenv("PR_NUMBER", "7x")
+    assert main(["ci-report"]) == 2
+
+
+def test_ci_report_survives_an_artifact_listing_error(actions_env, fake_github, capsys):
+    fake_github.faults = [(404, {})]
+    assert main(["ci-report"]) == 0
+    assert "::warning::artifact links unavailable" in capsys.readouterr().out
+
+
+def test_cd_deploy_refuses_bad_triggers_and_missing_prs(actions_env, monkeypatch, fake_github, capsys):
+    monkeypatch.setenv("HEAD_SHA", SHA)
+    monkeypatch.setenv("TRIGGER", "schedule")
+    assert main(["cd-deploy"]) == 2
+    monkeypatch.setenv("TRIGGER", "pull_request")
+    assert main(["cd-deploy"]) == 1
+    assert "no open pull request has head" in capsys.readouterr().err
+    monkeypatch.setenv("HEAD_SHA", "nope")
+    assert main(["cd-deploy"]) == 2

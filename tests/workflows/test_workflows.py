@@ -1,0 +1,201 @@
+"""The workflow checklist items that can be checked by reading the YAML."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the 3.10 cell of the matrix
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = {name: ROOT / ".github" / "workflows" / name for name in ("ci.yml", "cd.yml")}
+PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(name):
+    # PyYAML reads the key `on` as True; map it back.
+    data = yaml.safe_load(WORKFLOWS[name].read_text())
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def text(name):
+    return WORKFLOWS[name].read_text()
+
+
+def steps(name):
+    for job_id, job in load(name)["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_top_level_permissions_are_empty(name):
+    assert load(name)["permissions"] == {}
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_grant_beyond_contents_read_has_a_reason(name):
+    lines = text(name).splitlines()
+    for job_id, job in load(name)["jobs"].items():
+        for scope, level in job.get("permissions", {}).items():
+            if (scope, level) == ("contents", "read"):
+                continue
+            line = next(line for line in lines if re.match(rf"\s+{scope}: {level}\b", line))
+            assert "#" in line, f"{name}:{job_id} grants {scope}: {level} without a reason"
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_job_is_named_timed_and_on_a_pinned_runner(name):
+    for job_id, job in load(name)["jobs"].items():
+        assert job.get("name"), job_id
+        assert isinstance(job.get("timeout-minutes"), int), job_id
+        assert job["runs-on"] == "ubuntu-24.04", job_id
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_action_is_pinned_to_a_commit_with_a_version_comment(name):
+    for line in text(name).splitlines():
+        if "uses:" in line:
+            ref = line.split("uses:", 1)[1].split("#")[0].strip()
+            assert PIN.match(ref), line
+            assert re.search(r"# v\d+\.\d+\.\d+$", line), line
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_no_expression_inside_run_and_every_run_is_hatch(name):
+    for job_id, step in steps(name):
+        run = step.get("run")
+        if run is None:
+            continue
+        assert "${{" not in run, f"{name}:{job_id}: expression inside run"
+        assert run.startswith(("hatch run ", "python3 -m pip install --user --require-hashes")), run
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_checkouts_never_persist_credentials(name):
+    for _, step in steps(name):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_concurrency_cancels_superseded_prs_only(name):
+    concurrency = load(name)["concurrency"]
+    assert concurrency["group"]
+    assert "pull_request" in concurrency["cancel-in-progress"]
+
+
+def test_no_pull_request_target_and_workflow_run_only_in_cd():
+    assert "pull_request_target" not in text("ci.yml") + text("cd.yml")
+    assert set(load("ci.yml")["on"]) == {"push", "pull_request"}
+    assert set(load("cd.yml")["on"]) == {"workflow_run"}
+    assert text("cd.yml").count("zizmor: ignore") == 1
+    assert "zizmor: ignore" not in text("ci.yml")
+
+
+def test_test_matrix_comes_from_the_plan_job():
+    ci = load("ci.yml")
+    assert ci["jobs"]["test"]["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    assert ci["jobs"]["test"]["strategy"]["fail-fast"] is False
+    assert not re.search(r"3\.1[0-3]", text("ci.yml")), "a Python version is written in the workflow"
+
+
+def test_attest_job_checks_out_nothing_and_holds_the_signing_grants():
+    ci = load("ci.yml")
+    for job_id, job in ci["jobs"].items():
+        grants = job.get("permissions", {})
+        if job_id == "attest":
+            assert grants["id-token"] == "write"
+            assert grants["attestations"] == "write"
+            assert not any(s.get("uses", "").startswith("actions/checkout@") for s in job["steps"])
+            assert not any("run" in s for s in job["steps"])
+        else:
+            assert "id-token" not in grants
+            assert "attestations" not in grants or grants["attestations"] == "read"
+
+
+def test_publishing_jobs_use_no_cache():
+    ci = load("ci.yml")
+    for job_id in ("image", "attest"):
+        for step in ci["jobs"][job_id]["steps"]:
+            assert not step.get("uses", "").startswith("actions/cache@")
+
+
+def test_coverage_upload_includes_hidden_files():
+    ci = load("ci.yml")
+    for _, step in steps("ci.yml"):
+        if step.get("uses", "").startswith("actions/upload-artifact@"):
+            assert step["with"]["if-no-files-found"] == "error"
+            assert step["with"]["retention-days"]
+            if ".coverage" in step["with"]["path"]:
+                assert step["with"]["include-hidden-files"] is True
+    assert ci["jobs"]["test"]["steps"][-1]["with"]["name"] == "reports-${{ matrix.python }}"
+
+
+def test_cd_guard_conditions():
+    guard = load("cd.yml")["jobs"]["guard"]["if"]
+    for needle in (
+        "conclusion == 'success'",
+        "event == 'pull_request'",
+        "event == 'push'",
+        "head_repository.full_name == github.repository",
+        "startsWith(github.event.workflow_run.path, '.github/workflows/ci.yml')",
+    ):
+        assert needle in guard
+
+
+def test_cd_never_checks_out_the_triggering_code():
+    for _, step in steps("cd.yml"):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["ref"] == "${{ github.sha }}"
+    assert "head_sha" not in text("cd.yml")  # the SHA reaches steps only through the guard's validation
+    assert "download-artifact" not in text("cd.yml")
+    assert "GITHUB_ENV" not in text("cd.yml")
+    assert "GITHUB_PATH" not in text("cd.yml")
+
+
+def test_cd_deploys_to_an_environment():
+    assert load("cd.yml")["jobs"]["deploy"]["environment"] == "${{ needs.guard.outputs.environment }}"
+
+
+def test_every_hatch_script_named_in_the_workflows_exists():
+    hatch = tomllib.loads((ROOT / "hatch.toml").read_text())
+    scripts = set(hatch["envs"]["default"]["scripts"])
+    test_scripts = set(hatch["envs"]["test"]["scripts"])
+    from pipeline.cli import build_parser  # noqa: PLC0415
+
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    for name in WORKFLOWS:
+        for _, step in steps(name):
+            run = step.get("run", "")
+            if not run.startswith("hatch run "):
+                continue
+            words = run.split()
+            target = words[3] if words[2].startswith('"+py=') else words[2]
+            env, _, script = target.rpartition(":")
+            if env == "test":
+                assert script in test_scripts, run
+                continue
+            assert script in scripts, run
+            if script == "ci":
+                assert words[3] in commands, run
+
+
+def test_dependabot_covers_actions_pip_and_docker_with_cooldown():
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "pip", "docker"}
+    for update in ecosystems.values():
+        assert update["cooldown"]["default-days"] >= 7
+        assert update["groups"]
+
+
+def test_dockerfile_base_is_pinned_by_digest():
+    first = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("ARG BASE_IMAGE="))
+    assert re.fullmatch(r"ARG BASE_IMAGE=python:3\.12-slim@sha256:[0-9a-f]{64}", first)
