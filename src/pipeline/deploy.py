@@ -102,7 +102,7 @@ def _smoke(image: str, args: list[str], expected: str | None, code: int, timeout
     shown = " ".join(run.argv)
     name = f"run {' '.join(args)}"
     if run.timed_out:
-        return Step(name, ok=False, detail=f"timed out after {timeout:.0f}s", seconds=run.seconds, command=shown)
+        return Step(name, ok=False, detail=f"timed out after {timeout:g}s", seconds=run.seconds, command=shown)
     out = run.stdout.strip()
     ok = run.exit_code == code and (expected is None or out == expected)
     want = f"exit {code}" + (f", output {expected!r}" if expected is not None else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -85,15 +86,26 @@ def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
 
 
 def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: float) -> str:
-    """The token dance of the distribution spec (GHCR: anonymous or GITHUB_TOKEN)."""
+    """The token dance of the distribution spec (GHCR: anonymous or GITHUB_TOKEN).
+
+    The token is sent only to a realm on the registry's own host: a registry
+    cannot redirect our credentials elsewhere by naming another realm.
+    """
     fields = dict(_CHALLENGE.findall(challenge.headers.get("WWW-Authenticate", "")))
-    realm = fields.get("realm", "")
-    if not realm.startswith("https://"):
-        raise CheckFailed(f"registry {ref.host} asked for authentication without an https realm")
+    realm = urlsplit(fields.get("realm", ""))
+    if realm.scheme != _scheme(realm.netloc) or not realm.netloc:
+        raise CheckFailed(f"registry {ref.host} asked for authentication at an unusable realm")
     params = {"service": fields.get("service", ""), "scope": f"repository:{ref.path}:pull"}
-    auth = ("token", token) if token else None
-    reply = requests.get(realm, params=params, auth=auth, timeout=timeout)
+    same_host = realm.netloc == ref.host
+    auth = ("token", token) if token and same_host else None
+    reply = requests.get(realm.geturl(), params=params, auth=auth, timeout=timeout)
     if reply.status_code >= 400:
         raise CheckFailed(f"registry {ref.host} refused a pull token (HTTP {reply.status_code})")
-    value = reply.json().get("token") or reply.json().get("access_token") or ""
+    try:
+        body = reply.json()
+        value = str(body.get("token") or body.get("access_token") or "")
+    except (ValueError, AttributeError):
+        raise CheckFailed(f"registry {ref.host} sent an unreadable token reply") from None
+    if not value:
+        raise CheckFailed(f"registry {ref.host} sent no token")
     return f"Bearer {value}"

@@ -227,3 +227,36 @@ def test_a_verified_deployment_records_the_signer(pushed):
     text = deploy.render(result, "https://github.com/o/r/actions/runs/2")
     assert "signer: `https://github.com/o/r/.github/workflows/ci.yml@refs/heads/main`" in text
     assert "Deployment to `production` succeeded" in text
+
+
+def test_local_pipeline_container_stages(tmp_path, monkeypatch):
+    from pipeline.local import NOT_VERIFIED, LocalPipeline  # noqa: PLC0415
+
+    monkeypatch.chdir(ROOT)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    pipeline = LocalPipeline(reports, container=True)
+    assert pipeline.build_image() == f"base {BASE}"
+    assert pipeline.push_image().startswith(f"{REGISTRY}/local/sample-app@sha256:")
+    assert pipeline.sbom().endswith("components")
+    assert pipeline.deploy().startswith("2 3 -> 5")
+    pipeline.write_ci_report()
+    cd_report = (reports / "cd-report.md").read_text()
+    assert NOT_VERIFIED in cd_report
+    assert "Deployment to `local` succeeded" in cd_report
+    ci_report = (reports / "ci-report.md").read_text()
+    assert f"docker pull {REGISTRY}/local/sample-app@{pipeline.digest}" in ci_report
+    assert "**SBOM**:" in ci_report
+
+
+def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
+    name, digest = pushed
+    out = tmp_path / "cd.json"
+    assert (
+        main(["deploy", "--image", f"{name}@{digest}", "--no-verify", "--timeout", "0.05", "--output", str(out)]) == 1
+    )
+    steps = json.loads(out.read_text())["steps"]
+    assert steps[-1]["detail"] == "timed out after 0.05s"
+    assert "deployment failed at run" in capsys.readouterr().err
+    leftovers = sh("docker", "ps", "--all", "--quiet", "--filter", "name=deploy-")
+    assert leftovers.strip() == ""

@@ -1,0 +1,78 @@
+"""The local pipeline's flow, with a stand-in `hatch` executable on PATH."""
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from coverage import CoverageData
+
+from pipeline.local import LocalPipeline, run_local, summary_table
+
+FAKE_HATCH = """#!/bin/sh
+echo "$@" >> "$FAKE_LOG"
+case "$2" in
+  lint) exit "${LINT_RC:-0}" ;;
+  test-all) /bin/cp "$FAKE_COVERAGE" reports/.coverage.3.12 ;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hatch = bin_dir / "hatch"
+    hatch.write_text(FAKE_HATCH)
+    hatch.chmod(hatch.stat().st_mode | stat.S_IEXEC)
+    (tmp_path / "app.py").write_text("x = 1\ny = 2\n")
+    data = CoverageData(basename=str(tmp_path / "seed.coverage"))
+    data.add_lines({str(tmp_path / "app.py"): [1, 2]})
+    data.write()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}")
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "hatch.log"))
+    monkeypatch.setenv("FAKE_COVERAGE", str(tmp_path / "seed.coverage"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_no_container_run_passes_every_stage_and_writes_the_report(workspace, capsys):
+    (workspace / "reports").mkdir()
+    (workspace / "reports" / "stale.json").write_text("{}")
+    assert run_local(container=False, reports=workspace / "reports") == 0
+    out = capsys.readouterr().out
+    assert "| lint | ok |" in out
+    assert "| combined coverage | ok |" in out
+    assert "containers skipped (--no-container)" in out
+    assert (workspace / "hatch.log").read_text().splitlines() == ["run lint", "run test-all", "build -t wheel"]
+    assert (workspace / "reports" / "coverage.xml").exists()
+    assert not (workspace / "reports" / "stale.json").exists()
+    report = (workspace / "reports" / "ci-report.md").read_text()
+    assert "_image: missing (image.json was not produced)_" in report
+
+
+def test_a_failed_stage_skips_the_rest_and_exits_1(workspace, monkeypatch, capsys):
+    monkeypatch.setenv("LINT_RC", "3")
+    assert run_local(container=False, reports=workspace / "reports") == 1
+    out = capsys.readouterr().out
+    assert "| lint | FAILED |" in out
+    assert "hatch run lint` exited 3" in out
+    assert "| tests (matrix, gate) | skipped |" in out
+    assert (workspace / "reports" / "ci-report.md").exists()
+
+
+def test_without_an_engine_it_says_what_is_missing(workspace, capsys):
+    assert run_local(container=True, reports=workspace / "reports") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the docker CLI is not installed")
+    assert "hatch run pipeline --no-container" in err
+
+
+def test_stages_and_table(workspace):
+    pipeline = LocalPipeline(workspace / "reports", container=True)
+    names = [s.name for s in pipeline.stages()]
+    assert names == ["lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"]
+    assert pipeline.ref.name == "127.0.0.1:5000/local/sample-app"
+    assert summary_table(pipeline.stages()[:1]).splitlines()[-1] == "| total | | 0.0 | |"
