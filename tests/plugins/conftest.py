@@ -41,7 +41,8 @@ def project(pytester, monkeypatch):
         pytester.makefile(
             ".toml",
             pyproject="[tool.pytest.ini_options]\n"
-            "addopts = ['-p', 'quality_gate', '-p', 'no:cacheprovider']\n"
+            # hypothesis' plugin costs 0.6 s per child run and plays no part here.
+            "addopts = ['-p', 'quality_gate', '-p', 'no:cacheprovider', '-p', 'no:hypothesispytest']\n"
             "[tool.coverage.run]\nbranch = false\n"
             "[tool.coverage.report]\n" + "\n".join(report) + "\n" + extra,
         )
