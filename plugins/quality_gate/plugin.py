@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from quality_gate import outputs, threshold
+from quality_gate import coverage_xml, outputs, threshold
 from quality_gate.changed import changed_files
 
 if TYPE_CHECKING:
@@ -20,8 +19,8 @@ if TYPE_CHECKING:
 
 DEFAULT_JSON = "reports/gate.json"
 DEFAULT_JUNIT = "reports/junit.xml"
+DEFAULT_COVERAGE_XML = "reports/coverage.xml"
 DEFAULT_MAX_ANNOTATIONS = 10
-_KEY = pytest.StashKey["Gate"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,8 +65,9 @@ def _inactive(config: pytest.Config) -> bool:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Silence pytest-cov's own fail-under: the gate is the one verdict.
 
-    Runs before pytest-cov reads its options, so a threshold from the command
-    line or the environment is not overruled by coverage's config.
+    A threshold from the command line or the environment must not be
+    overruled by pytest-cov reading coverage's config. pytest-cov reads this
+    option only after the test loop, so setting it here takes effect.
     """
     namespace = early_config.known_args_namespace
     if hasattr(namespace, "cov_fail_under"):
@@ -115,6 +115,7 @@ class Gate:
         self.threshold = chosen
         self.counts = outputs.Counts()
         self.started = time.monotonic()
+        self.started_wall = time.time()
         self.verdict: outputs.Verdict | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -153,7 +154,7 @@ class Gate:
             "duration": duration,
             "python": platform.python_version(),
         }
-        measured = _measured(self.config)
+        measured = _measured(self.config, self.started_wall)
         if isinstance(measured, str):
             return outputs.Verdict(status="not-measured", reason=measured, **base)
         total, files = measured
@@ -210,30 +211,34 @@ class Gate:
             terminalreporter.write_line("run with --cov (pytest-cov), or pass --no-gate to switch the gate off")
 
 
-def _measured(config: pytest.Config) -> tuple[float, list[outputs.FileCoverage]] | str:
-    """Total and per-file figures from pytest-cov's data, or why there are none."""
+def _measured(config: pytest.Config, started: float) -> tuple[float, list[outputs.FileCoverage]] | str:
+    """Total and per-file figures from the coverage XML, or why there are none.
+
+    When pytest-cov was asked for XML, its file is read (coverage.py has
+    analysed the files once already); otherwise the gate asks coverage.py to
+    write the XML to ``reports/coverage.xml`` and reads that.
+    """
     plugin = config.pluginmanager.get_plugin("_cov")
     controller = getattr(plugin, "cov_controller", None)
     cov = getattr(controller, "cov", None)
     if plugin is None or getattr(plugin, "_disabled", False) or cov is None:
         return "coverage was not measured (no --cov, or pytest-cov is not installed)"
+    reports = getattr(config.option, "cov_report", None)
+    if isinstance(reports, dict) and "xml" in reports:
+        written = Path(config.invocation_params.dir, reports["xml"] or "coverage.xml")
+        if written.is_file() and written.stat().st_mtime >= started:
+            try:
+                return coverage_xml.read(written, config.rootpath)
+            except coverage_xml.UnreadableReport:
+                pass  # write our own below
+    target = config.rootpath / DEFAULT_COVERAGE_XML
+    target.parent.mkdir(parents=True, exist_ok=True)
     import coverage  # noqa: PLC0415
 
-    with tempfile.TemporaryDirectory() as scratch:
-        target = Path(scratch, "coverage.json")
-        try:
-            cov.json_report(outfile=str(target))
-        except coverage.CoverageException as error:
-            return f"coverage data could not be read: {error}"
-        data = json.loads(target.read_text(encoding="utf-8"))
-    files = [
-        outputs.FileCoverage(
-            path=Path(name).as_posix(),
-            statements=entry["summary"]["num_statements"],
-            missing=entry["summary"]["missing_lines"],
-            percent=entry["summary"]["percent_covered"],
-            missing_lines=tuple(entry["missing_lines"]),
-        )
-        for name, entry in sorted(data["files"].items())
-    ]
-    return data["totals"]["percent_covered"], files
+    try:
+        cov.xml_report(outfile=str(target))
+        return coverage_xml.read(target, config.rootpath)
+    except (coverage.CoverageException, coverage_xml.UnreadableReport) as error:
+        return f"coverage data could not be read: {error}"
+
+

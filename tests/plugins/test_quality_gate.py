@@ -1,5 +1,6 @@
 """The gate as a user meets it: a real pytest run in a subprocess."""
 
+import json
 import subprocess
 
 import pytest
@@ -243,3 +244,23 @@ def test_in_process_run_writes_summary_and_annotations(pytester, project, monkey
     assert result.ret == 0
     result = pytester.runpytest_inprocess()
     assert gate_json()["verdict"] == "not-measured"
+
+
+def test_figures_match_coverage_json_with_and_without_pytest_cov_xml(pytester, project, gate_json):
+    """The gate reads pytest-cov's XML when there is one, else writes its own; both agree with coverage.py."""
+    project("half", fail_under=10)
+    pytester.makepyfile(
+        mod="def half(x):\n    if x > 0:\n        return x / 2\n    return 0\n\n\ndef rest(x):\n"
+        "    if x:\n        return x % 2\n    return 1\n"
+    )
+    for extra in ([], ["--cov-report=xml:out/cov.xml"]):
+        assert run(pytester, "--cov-branch", *extra).ret == 0
+        ours = gate_json()
+        subprocess.run(["coverage", "json", "-o", "cov.json"], cwd=pytester.path, check=True, capture_output=True)
+        theirs = json.loads((pytester.path / "cov.json").read_text())
+        assert ours["total"] == pytest.approx(theirs["totals"]["percent_covered"])
+        (entry,) = ours["files"]
+        assert entry["percent"] == pytest.approx(theirs["files"]["mod.py"]["summary"]["percent_covered"])
+        assert entry["missing_lines"] == ["8-10"]
+    assert (pytester.path / "reports" / "coverage.xml").exists()
+    assert (pytester.path / "out" / "cov.xml").exists()

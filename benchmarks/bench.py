@@ -1,0 +1,244 @@
+"""Benchmarks behind the README's performance table.
+
+Prints one row per target with the median of several runs. Targets are
+checked here, by a person reading the table, never by timing assertions in
+tests. Run: ``hatch run bench`` (``--runs N``, ``--only NAME``, ``--with-pipeline``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+
+
+def timed(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
+    """Seconds one command takes; a failing command aborts the benchmark."""
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(argv)}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def median(fn: Callable[[], float], runs: int) -> float:
+    """Median of ``runs`` calls after one warm-up call."""
+    fn()
+    return statistics.median(fn() for _ in range(runs))
+
+
+def row(name: str, value: str, target: str, ok: bool | None) -> tuple[str, str, str, str]:
+    """A table row; ``ok`` None means "no target, information only"."""
+    verdict = "info" if ok is None else ("met" if ok else "MISSED")
+    return name, value, target, verdict
+
+
+def bench_test(runs: int) -> list[tuple[str, str, str, str]]:
+    full = median(lambda: timed(["hatch", "run", "test", "-q"]), runs)
+    unit = median(lambda: timed(["hatch", "run", "test", "-q", "--no-gate", "tests/sample_app"]), runs)
+    return [
+        row("warm `hatch run test` (whole suite, gate)", f"{full:.2f} s", "<= 2 s", full <= 2),
+        row("warm `hatch run test tests/sample_app`", f"{unit:.2f} s", "-", None),
+    ]
+
+
+def bench_lint(runs: int) -> list[tuple[str, str, str, str]]:
+    ruff = median(
+        lambda: (
+            timed(["hatch", "run", "ruff", "check", "."]) + timed(["hatch", "run", "ruff", "format", "--check", "."])
+        ),
+        runs,
+    )
+    full = median(lambda: timed(["hatch", "run", "lint"]), runs)
+    return [
+        row("warm ruff check + format (via hatch)", f"{ruff:.2f} s", "<= 1 s", ruff <= 1),
+        row("warm `hatch run lint` (every linter)", f"{full:.2f} s", "<= 8 s", full <= 8),
+    ]
+
+
+def bench_installers(runs: int) -> list[tuple[str, str, str, str]]:
+    """Create the four matrix environments from scratch with uv, then with pip."""
+    results = {}
+    for installer in ("uv", "pip"):
+
+        def create(installer: str = installer) -> float:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{installer}-") as scratch:
+                copy = Path(scratch, "project")
+                shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "reports", "dist", "*.pyc"))
+                hatch_toml = copy / "hatch.toml"
+                hatch_toml.write_text(hatch_toml.read_text().replace('installer = "uv"', f'installer = "{installer}"'))
+                env = {**os.environ, "HATCH_DATA_DIR": str(Path(scratch, "data"))}
+                return timed(["hatch", "env", "create", "test"], cwd=copy, env=env)
+
+        results[installer] = median(create, max(1, runs - 2))
+    ratio = results["pip"] / results["uv"]
+    return [
+        row("create 4 matrix envs, uv", f"{results['uv']:.1f} s", "-", None),
+        row("create 4 matrix envs, pip", f"{results['pip']:.1f} s", "-", None),
+        row("pip / uv", f"{ratio:.1f}x", ">= 4x", ratio >= 4),
+    ]
+
+
+def bench_gate(runs: int) -> list[tuple[str, str, str, str]]:
+    # One fixed, fast test: the difference is the gate's own work (threshold,
+    # decision from the coverage data, gate.json, JUnit), not test noise.
+    base = ["hatch", "run", "pytest", "-o", "addopts=", "-q", "--cov=sample_app", "--cov-report=", "--cov-fail-under=0"]
+    target = ["tests/sample_app/test_cli.py::test_help_and_version"]
+    without = median(lambda: timed([*base, *target]), max(runs, 7))
+    with_gate = median(lambda: timed([*base, "-p", "quality_gate", "--gate-fail-under=0", *target]), max(runs, 7))
+    overhead = (with_gate - without) * 1000
+    return [row("gate plugin overhead (incl. JUnit)", f"{overhead:.0f} ms", "<= 100 ms", overhead <= 100)]
+
+
+def bench_render(runs: int) -> list[tuple[str, str, str, str]]:
+    sys.path.insert(0, str(ROOT / "tests" / "pipeline"))
+    from test_report import coverage_xml, green, junit, write  # noqa: PLC0415
+
+    from pipeline import inputs, report  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        green(directory)
+        write(directory, "junit-3.13.xml", junit([("t", f"test_{i}", 0.01, "") for i in range(3000)]))
+        write(directory, "coverage.xml", coverage_xml(50, [(f"src/f{i}.py", 0.1) for i in range(400)]))
+
+        def once() -> float:
+            started = time.perf_counter()
+            report.render(inputs.load(directory))
+            return time.perf_counter() - started
+
+        seconds = median(once, max(runs, 5))
+    return [row("load + render 3,000 tests, 400 files", f"{seconds * 1000:.0f} ms", "<= 500 ms", seconds <= 0.5)]
+
+
+def bench_verify(runs: int) -> list[tuple[str, str, str, str]]:
+    from pipeline import verify  # noqa: PLC0415
+
+    vectors = ROOT.parent / "shared" / "sigstore-vectors"
+    bundle_path = vectors / "attestation-direct-workflow.sigstore.json"
+    if not bundle_path.exists():
+        return [row("one verification after import", "skipped: no vectors", "<= 50 ms", None)]
+    trust = verify.verifier(offline=True)
+    expected = verify.Expectations(
+        repository="sigstore-conformance/extremely-dangerous-public-oidc-beacon",
+        ref="refs/heads/main",
+        signer_workflow=".github/workflows/extremely-dangerous-oidc-beacon.yml",
+        repository_id="632596897",
+        run_id="12359147651",
+    )
+    data = bundle_path.read_bytes()
+    digest = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+
+    def once() -> float:
+        started = time.perf_counter()
+        verify.verify_attestation(verify.parse_bundle(data, "bench"), expected, digest, trust)
+        return time.perf_counter() - started
+
+    seconds = median(once, max(runs, 10))
+    return [row("one verification after import", f"{seconds * 1000:.1f} ms", "<= 50 ms", seconds <= 0.05)]
+
+
+def _size(image: str) -> int:
+    out = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", image], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.strip())
+
+
+def bench_image(runs: int) -> list[tuple[str, str, str, str]]:
+    if subprocess.run(["docker", "version"], capture_output=True, check=False).returncode != 0:
+        return [row("image rows", "skipped: no Docker engine", "-", None)]
+    tag = "bench/sample-app:latest"
+    build = ["docker", "build", "-q", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE}", "-t", tag]
+    with tempfile.TemporaryDirectory(prefix="bench-image-") as scratch:
+        copy = Path(scratch, "ctx")
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "reports", "dist", "*.pyc"))
+        timed([*build, str(copy)])
+        marker = copy / "src" / "sample_app" / "__init__.py"
+        original = marker.read_text()
+        counter = iter(range(1000))
+
+        def rebuild() -> float:
+            marker.write_text(original + f"# bench {next(counter)}\n")
+            return timed([*build, str(copy)])
+
+        rebuild_s = median(rebuild, runs)
+    added = (_size(tag) - _size(BASE)) / 1e6
+    hardened = [
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+    ]
+    app = median(lambda: timed([*hardened, tag, "2", "3"]), runs)
+    bare = median(lambda: timed([*hardened, BASE, "python3", "-c", "pass"]), runs)
+    return [
+        row("image size added to the base", f"{added:.3f} MB", "<= 1 MB", added <= 1),
+        row("rebuild after a src/ change (warm)", f"{rebuild_s:.2f} s", "<= 3 s", rebuild_s <= 3),
+        row(
+            "docker run 2 3 / base python -c pass",
+            f"{app:.2f} s / {bare:.2f} s = {app / bare:.2f}x",
+            "<= 1.3x",
+            app / bare <= 1.3,
+        ),
+    ]
+
+
+def bench_pipeline(runs: int) -> list[tuple[str, str, str, str]]:
+    seconds = median(lambda: timed(["hatch", "run", "pipeline"]), max(1, runs - 2))
+    return [row("local pipeline, warm", f"{seconds:.0f} s", "<= 60 s", seconds <= 60)]
+
+
+ROWS = {
+    "test": bench_test,
+    "lint": bench_lint,
+    "installers": bench_installers,
+    "gate": bench_gate,
+    "render": bench_render,
+    "verify": bench_verify,
+    "image": bench_image,
+    "pipeline": bench_pipeline,
+}
+
+
+def main() -> int:
+    """Run the chosen rows and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median), default 3")
+    parser.add_argument("--only", action="append", choices=sorted(ROWS), help="run only these rows")
+    parser.add_argument("--with-pipeline", action="store_true", help="also time the whole local pipeline")
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args()
+    names = args.only or [n for n in ROWS if n != "pipeline" or args.with_pipeline]
+    table = []
+    for name in names:
+        print(f"... {name}", file=sys.stderr, flush=True)
+        table += ROWS[name](max(args.runs, 1))
+    print(f"| measurement (median of {args.runs}) | value | target | verdict |\n| --- | ---: | --- | --- |")
+    for r in table:
+        print(f"| {' | '.join(r)} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
