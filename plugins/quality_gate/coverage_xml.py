@@ -17,7 +17,7 @@ from quality_gate.outputs import FileCoverage
 _CONDITIONS = re.compile(r"\((\d+)/(\d+)\)")
 
 
-class UnreadableReport(ValueError):
+class UnreadableReportError(ValueError):
     """The XML is missing, truncated or not coverage.py's."""
 
 
@@ -34,7 +34,7 @@ def read(path: Path, root: Path) -> tuple[float, list[FileCoverage]]:
         branches_valid = int(tree.attrib.get("branches-valid", "0"))
         branches_covered = int(tree.attrib.get("branches-covered", "0"))
     except (OSError, ET.ParseError, KeyError, ValueError) as error:
-        raise UnreadableReport(f"{path}: {type(error).__name__}") from None
+        raise UnreadableReportError(f"{path}: {type(error).__name__}") from None
     sources = [s.text or "" for s in tree.iter("source")]
     base = Path(sources[0]) if len(sources) == 1 else Path()
     files = []

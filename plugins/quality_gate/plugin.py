@@ -229,7 +229,7 @@ def _measured(config: pytest.Config, started: float) -> tuple[float, list[output
         if written.is_file() and written.stat().st_mtime >= started:
             try:
                 return coverage_xml.read(written, config.rootpath)
-            except coverage_xml.UnreadableReport:
+            except coverage_xml.UnreadableReportError:
                 pass  # write our own below
     target = config.rootpath / DEFAULT_COVERAGE_XML
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def _measured(config: pytest.Config, started: float) -> tuple[float, list[output
     try:
         cov.xml_report(outfile=str(target))
         return coverage_xml.read(target, config.rootpath)
-    except (coverage.CoverageException, coverage_xml.UnreadableReport) as error:
+    except (coverage.CoverageException, coverage_xml.UnreadableReportError) as error:
         return f"coverage data could not be read: {error}"
 
 
