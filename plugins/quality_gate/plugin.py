@@ -240,5 +240,3 @@ def _measured(config: pytest.Config, started: float) -> tuple[float, list[output
         return coverage_xml.read(target, config.rootpath)
     except (coverage.CoverageException, coverage_xml.UnreadableReportError) as error:
         return f"coverage data could not be read: {error}"
-
-
