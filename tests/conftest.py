@@ -52,11 +52,19 @@ def make_handler(state: FakeGitHub):
             return chunk, headers
 
         def _fault(self):
-            if state.faults:
-                status, headers = state.faults.pop(0)
+            if not state.faults:
+                return False
+            status, headers, *raw = state.faults.pop(0)
+            if raw:  # a reply that is not what the API promises
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(raw[0])))
+                self.end_headers()
+                self.wfile.write(raw[0])
+            else:
                 self._send(status, {"message": "injected"}, headers)
-                return True
-            return False
+            return True
 
         def do_GET(self):
             path, _, query = self.path.partition("?")

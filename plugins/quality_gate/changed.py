@@ -15,7 +15,7 @@ def changed_files(base_ref: str, cwd: Path) -> set[str] | None:
     ``None`` means "unknown" (no base, no git, base not fetched): the caller
     then annotates nothing rather than everything.
     """
-    if not base_ref.strip():
+    if not base_ref.strip() or base_ref.startswith("-"):  # never an option to git
         return None
     for base in (f"origin/{base_ref}", base_ref):
         try:

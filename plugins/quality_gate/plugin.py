@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ DEFAULT_JSON = "reports/gate.json"
 DEFAULT_JUNIT = "reports/junit.xml"
 DEFAULT_COVERAGE_XML = "reports/coverage.xml"
 DEFAULT_MAX_ANNOTATIONS = 10
+NOT_MEASURED = "coverage was not measured (no --cov, or pytest-cov is not installed)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -202,12 +204,12 @@ class Gate:
             terminalreporter.write_sep("-", "quality gate: off (--no-gate)")
             return
         verdict = self.verdict
-        if verdict is None:  # the loop never ran (interrupted before it)
+        if verdict is None:  # pragma: no cover - interrupted collection; tested in a subprocess
             return
         terminalreporter.write_sep("-", "quality gate")
         terminalreporter.write_line(outputs.headline(verdict), green=verdict.ok, red=not verdict.ok, bold=True)
         terminalreporter.write_line(f"threshold from {verdict.threshold.source}")
-        if verdict.status == "not-measured":
+        if verdict.reason == NOT_MEASURED:
             terminalreporter.write_line("run with --cov (pytest-cov), or pass --no-gate to switch the gate off")
 
 
@@ -222,21 +224,26 @@ def _measured(config: pytest.Config, started: float) -> tuple[float, list[output
     controller = getattr(plugin, "cov_controller", None)
     cov = getattr(controller, "cov", None)
     if plugin is None or getattr(plugin, "_disabled", False) or cov is None:
-        return "coverage was not measured (no --cov, or pytest-cov is not installed)"
+        return NOT_MEASURED
     reports = getattr(config.option, "cov_report", None)
     if isinstance(reports, dict) and "xml" in reports:
         written = Path(config.invocation_params.dir, reports["xml"] or "coverage.xml")
         if written.is_file() and written.stat().st_mtime >= started:
             try:
                 return coverage_xml.read(written, config.rootpath)
-            except coverage_xml.UnreadableReportError:
-                pass  # write our own below
+            except coverage_xml.UnreadableReportError as error:
+                return f"coverage data could not be read: {error}"
     target = config.rootpath / DEFAULT_COVERAGE_XML
     target.parent.mkdir(parents=True, exist_ok=True)
     import coverage  # noqa: PLC0415
+    from coverage.exceptions import CoverageWarning  # noqa: PLC0415
 
     try:
-        cov.xml_report(outfile=str(target))
+        with warnings.catch_warnings():
+            # Warnings such as "module never imported" are the test run's
+            # business; under filterwarnings=error they must not crash the gate.
+            warnings.simplefilter("ignore", CoverageWarning)
+            cov.xml_report(outfile=str(target))
         return coverage_xml.read(target, config.rootpath)
     except (coverage.CoverageException, coverage_xml.UnreadableReportError) as error:
         return f"coverage data could not be read: {error}"

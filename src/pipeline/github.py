@@ -138,6 +138,9 @@ class GitHub:
                 raise GitHubError(f"GET {path}: expected a list in the reply")
             yield from page
             url = response.links.get("next", {}).get("url")
+            if url and not url.startswith(f"{self.settings.api_url}/"):
+                # The session carries the token: never follow a link off the API.
+                raise GitHubError(f"GET {path}: the next page points outside {self.settings.api_url}")
             query = None  # the next link carries its own query
 
 

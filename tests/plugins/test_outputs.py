@@ -107,3 +107,46 @@ def test_changed_files_unknown_without_base_or_git(tmp_path):
 def test_changed_files_when_git_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert changed_files("main", tmp_path) is None
+
+
+def test_coverage_xml_reader(tmp_path):
+    from quality_gate import coverage_xml  # noqa: PLC0415
+
+    path = tmp_path / "c.xml"
+    path.write_text(
+        '<coverage lines-valid="4" lines-covered="3" branches-valid="2" branches-covered="1">'
+        f"<sources><source>{tmp_path}/src</source></sources>"
+        '<packages><package><classes><class filename="pkg/a.py">'
+        '<lines><line number="1" hits="1"/><line number="2" hits="1" branch="true" condition-coverage="50% (1/2)"/>'
+        '<line number="3" hits="0"/><line number="4" hits="1"/></lines></class>'
+        '<class filename="pkg/empty.py"><lines/></class></classes></package></packages></coverage>'
+    )
+    total, files = coverage_xml.read(path, tmp_path)
+    assert total == pytest.approx(100 * 4 / 6)
+    assert [f.path for f in files] == ["src/pkg/a.py", "src/pkg/empty.py"]
+    assert files[0].missing_lines == (3,)
+    assert files[0].percent == pytest.approx(100 * 4 / 6)
+    assert files[1].percent == 100.0
+    path.write_text("<coverage/>")
+    with pytest.raises(coverage_xml.UnreadableReportError):
+        coverage_xml.read(path, tmp_path)
+
+
+def test_changed_files_in_a_real_repository(tmp_path):
+    import subprocess  # noqa: PLC0415
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args], cwd=tmp_path, check=True, capture_output=True
+        )
+
+    (tmp_path / "a.py").write_text("a = 1\n")
+    (tmp_path / "b.py").write_text("b = 1\n")
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "feature")
+    (tmp_path / "b.py").write_text("b = 2\n")
+    git("commit", "-qam", "change")
+    assert changed_files("main", tmp_path) == {"b.py"}
+    assert changed_files("--output=/tmp/x", tmp_path) is None

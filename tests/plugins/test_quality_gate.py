@@ -1,7 +1,9 @@
 """The gate as a user meets it: a real pytest run in a subprocess."""
 
 import json
+import os
 import subprocess
+import warnings
 
 import pytest
 
@@ -264,3 +266,147 @@ def test_figures_match_coverage_json_with_and_without_pytest_cov_xml(pytester, p
         assert entry["missing_lines"] == ["8-10"]
     assert (pytester.path / "reports" / "coverage.xml").exists()
     assert (pytester.path / "out" / "cov.xml").exists()
+
+
+OUTCOMES = """
+import pytest
+
+def test_pass():
+    pass
+
+def test_fail():
+    assert 0
+
+@pytest.mark.skip(reason="x")
+def test_skip():
+    pass
+
+@pytest.mark.xfail
+def test_xfail():
+    assert 0
+
+@pytest.mark.xfail
+def test_xpass():
+    pass
+
+@pytest.fixture
+def broken_setup():
+    raise RuntimeError
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError
+
+def test_setup_error(broken_setup):
+    pass
+
+def test_teardown_error(broken_teardown):
+    pass
+"""
+
+
+def test_in_process_counts_every_outcome_without_pytest_cov(pytester, project, gate_json):
+    """Without pytest-cov the gate fails closed, and still counts what ran."""
+    project("all", fail_under=10)
+    pytester.makepyfile(test_outcomes=OUTCOMES, test_broken_import="import not_a_module\n")
+    result = pytester.runpytest_inprocess("-p", "no:pytest_cov", "--continue-on-collection-errors")
+    assert result.ret == 1
+    data = gate_json()
+    assert data["verdict"] == "not-measured"
+    # passed: test_pass, test_xpass, test_teardown_error's call, and the two from test_mod
+    assert data["tests"] == {"passed": 5, "failed": 1, "skipped": 2, "errors": 3}
+    result.stdout.fnmatch_lines(["run with --cov (pytest-cov), or pass --no-gate to switch the gate off"])
+
+
+def test_in_process_usage_error_collect_only_and_explicit_junit(pytester, project, monkeypatch):
+    project("all", fail_under=10)
+    monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", "lots")
+    assert pytester.runpytest_inprocess("-p", "no:pytest_cov").ret == pytest.ExitCode.USAGE_ERROR
+    monkeypatch.delenv("QUALITY_GATE_FAIL_UNDER")
+    assert pytester.runpytest_inprocess("--collect-only", "-p", "no:pytest_cov").ret == 0
+    assert not (pytester.path / "reports").exists()
+    pytester.runpytest_inprocess("-p", "no:pytest_cov", "--junitxml=mine.xml")
+    assert (pytester.path / "mine.xml").exists()
+    assert not (pytester.path / "reports" / "junit.xml").exists()
+
+
+def test_in_process_run_stopped_before_the_loop_writes_nothing(pytester, project):
+    project("all", fail_under=10)
+    pytester.makeconftest(
+        "import pytest\ndef pytest_collection(session):\n    pytest.exit('stop here', returncode=3)\n"
+    )
+    result = pytester.runpytest_inprocess("-p", "no:pytest_cov")
+    assert result.ret == 3
+    assert not (pytester.path / "reports" / "gate.json").exists()
+    result.stdout.no_fnmatch_line("*quality gate*")
+
+
+def test_in_process_reuses_pytest_covs_xml_and_honours_paths(pytester, project, monkeypatch, tmp_path):
+    project("all", fail_under=10)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # annotations, but no summary file configured
+    target = tmp_path / "abs" / "gate.json"
+    result = pytester.runpytest_inprocess("--cov=mod", "--cov-report=xml:out/cov.xml", f"--gate-json={target}")
+    assert result.ret == 0
+    assert json.loads(target.read_text())["total"] == 100.0
+    assert (pytester.path / "out" / "cov.xml").exists()
+    assert not (pytester.path / "reports" / "coverage.xml").exists()  # pytest-cov's XML was read, not redone
+
+
+def test_interrupted_collection_prints_no_gate_line(pytester, project):
+    # A subprocess: in-process, the KeyboardInterrupt would stop the outer run too.
+    project("all", fail_under=10)
+    pytester.makeconftest("def pytest_collection(session):\n    raise KeyboardInterrupt\n")
+    result = pytester.runpytest_subprocess("--cov=mod")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.no_fnmatch_line("Quality gate*")
+    assert not (pytester.path / "reports" / "gate.json").exists()
+
+
+ERASE_DATA = (
+    "import pytest\n"
+    "@pytest.hookimpl(wrapper=True)\n"
+    "def pytest_runtestloop(session):\n"
+    "    result = yield\n"
+    "    session.config.pluginmanager.get_plugin('_cov').cov_controller.cov.erase()\n"
+    "    return result\n"
+)
+
+
+def test_in_process_lost_data_fails_closed(pytester, project, gate_json):
+    project("all", fail_under=10)
+    pytester.makeconftest(ERASE_DATA)
+    result = pytester.runpytest_inprocess("--cov=mod")
+    assert result.ret == 1
+    assert gate_json()["reason"].startswith("coverage data could not be read")
+
+
+def test_in_process_unreadable_xml_fails_closed(pytester, project, gate_json):
+    project("all", fail_under=10)
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_runtestloop(session):\n"
+        "    result = yield\n"
+        "    with open('out/cov.xml', 'w') as handle:\n"
+        "        handle.write('<truncated')\n"
+        "    return result\n"
+    )
+    result = pytester.runpytest_inprocess("--cov=mod", "--cov-report=xml:out/cov.xml")
+    assert result.ret == 1
+    assert gate_json()["reason"].startswith("coverage data could not be read")
+    result.stdout.no_fnmatch_line("run with --cov*")
+
+
+def test_in_process_a_stale_xml_is_never_read(pytester, project, gate_json):
+    """pytest-cov could not write its XML this run: last run's file must not decide."""
+    project("all", fail_under=10)
+    stale = pytester.path / "out" / "cov.xml"
+    stale.parent.mkdir()
+    stale.write_text('<coverage lines-valid="1" lines-covered="1"></coverage>')
+    os.utime(stale, (1_000_000, 1_000_000))
+    with warnings.catch_warnings():  # pytest-cov warns "no data"; this suite turns warnings into errors
+        warnings.simplefilter("ignore")
+        result = pytester.runpytest_inprocess("--cov=no_such_module", "--cov-report=xml:out/cov.xml")
+    assert result.ret == 1
+    assert gate_json()["reason"].startswith("coverage data could not be read")
