@@ -176,18 +176,9 @@ def bench_image(runs: int) -> list[tuple[str, str, str, str]]:
 
         rebuild_s = median(rebuild, runs)
     added = (_size(tag) - _size(BASE)) / 1e6
-    hardened = [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-    ]
+    from pipeline.docker import HARDENING  # noqa: PLC0415 - the flags CD runs with
+
+    hardened = ["docker", "run", "--rm", *HARDENING]
     app = median(lambda: timed([*hardened, tag, "2", "3"]), runs)
     bare = median(lambda: timed([*hardened, BASE, "python3", "-c", "pass"]), runs)
     return [

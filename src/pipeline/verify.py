@@ -7,6 +7,7 @@ SLSA provenance v1 about the image digest itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -255,18 +256,7 @@ def verify_attestation(
     except VerificationError as error:
         raise CheckFailed(f"refused: {error}") from None
     statement = check_statement(payload_type, payload, digest)
-    claims = _certificate_claims(bundle.signing_certificate)
-    return Verified(
-        issuer=claims["issuer"],
-        signer_workflow=claims["signer_workflow"],
-        repository=claims["repository"],
-        repository_id=claims["repository_id"],
-        ref=claims["ref"],
-        commit=claims["commit"],
-        run_uri=claims["run_uri"],
-        predicate_type=str(statement["predicateType"]),
-        subject=f"sha256:{digest}",
-    )
+    return _verified(bundle, str(statement["predicateType"]), digest)
 
 
 def verify_artifact(bundle: Any, expected: Expectations, artifact: bytes, trust: Any) -> Verified:  # noqa: ANN401
@@ -277,9 +267,12 @@ def verify_artifact(bundle: Any, expected: Expectations, artifact: bytes, trust:
         trust.verify_artifact(artifact, bundle, expected.policy())
     except VerificationError as error:
         raise CheckFailed(f"refused: {error}") from None
-    claims = _certificate_claims(bundle.signing_certificate)
-    import hashlib  # noqa: PLC0415
+    return _verified(bundle, "", hashlib.sha256(artifact).hexdigest())
 
+
+def _verified(bundle: Any, predicate_type: str, digest: str) -> Verified:  # noqa: ANN401 - sigstore Bundle
+    """The result, from the certificate's claims (read only after verification)."""
+    claims = _certificate_claims(bundle.signing_certificate)
     return Verified(
         issuer=claims["issuer"],
         signer_workflow=claims["signer_workflow"],
@@ -288,8 +281,8 @@ def verify_artifact(bundle: Any, expected: Expectations, artifact: bytes, trust:
         ref=claims["ref"],
         commit=claims["commit"],
         run_uri=claims["run_uri"],
-        predicate_type="",
-        subject=f"sha256:{hashlib.sha256(artifact).hexdigest()}",
+        predicate_type=predicate_type,
+        subject=f"sha256:{digest}",
     )
 
 
