@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,3 +144,38 @@ def fake_github(monkeypatch):
     yield state
     server.shutdown()
     server.server_close()
+
+
+STAND_IN_HATCH = """#!/bin/sh
+echo "$@" >> "$FAKE_LOG"
+case "$2" in
+  lint) exit "${LINT_RC:-0}" ;;
+  test-all) /bin/cp "$FAKE_COVERAGE" "${FAKE_REPORTS:-reports}/.coverage.3.12" ;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def stand_in_hatch(tmp_path, monkeypatch):
+    """A `hatch` first on PATH that logs its arguments and leaves coverage data.
+
+    The local pipeline calls hatch for lint, the matrix and the wheel; its own
+    tests must not run the whole suite again inside the suite.
+    """
+    from coverage import CoverageData  # noqa: PLC0415
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hatch = bin_dir / "hatch"
+    hatch.write_text(STAND_IN_HATCH)
+    hatch.chmod(0o755)
+    (tmp_path / "app.py").write_text("x = 1\ny = 2\n")
+    data = CoverageData(basename=str(tmp_path / "seed.coverage"))
+    data.add_lines({str(tmp_path / "app.py"): [1, 2]})
+    data.write()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "hatch.log"))
+    monkeypatch.setenv("FAKE_COVERAGE", str(tmp_path / "seed.coverage"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from pipeline.errors import CheckFailed
 
+#: How long ``docker version`` may take before the engine counts as absent.
+ENGINE_TIMEOUT = 10.0
+
 HARDENING = (
     "--network",
     "none",
@@ -46,7 +49,7 @@ def available() -> str:
             ["docker", "version", "--format", "{{.Server.Version}}"],  # noqa: S607
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=ENGINE_TIMEOUT,
             check=False,
         )
     except subprocess.TimeoutExpired:

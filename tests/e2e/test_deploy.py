@@ -260,3 +260,19 @@ def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
     assert "deployment failed at run" in capsys.readouterr().err
     leftovers = sh("docker", "ps", "--all", "--quiet", "--filter", "name=deploy-")
     assert leftovers.strip() == ""
+
+
+def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys):
+    """Every stage of `hatch run pipeline` but lint and the matrix, which the stand-in answers."""
+    from pipeline.local import run_local  # noqa: PLC0415
+
+    reports = stand_in_hatch / "reports"
+    (reports / "old").mkdir(parents=True)
+    monkeypatch.setenv("FAKE_REPORTS", str(reports))
+    monkeypatch.chdir(ROOT)  # the image is built from the working tree
+    assert run_local(container=True, reports=reports) == 0
+    out = capsys.readouterr().out
+    for stage in ("lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"):
+        assert f"| {stage} | ok |" in out
+    assert "Deployment to `local` succeeded" in (reports / "cd-report.md").read_text()
+    assert (reports / "old").is_dir()  # folders are left alone; only stale files go

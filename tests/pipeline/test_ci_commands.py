@@ -1,6 +1,7 @@
 """The commands the CI workflow calls, as the workflow calls them (env + files)."""
 
 import json
+import os
 
 import pytest
 
@@ -132,3 +133,56 @@ def test_cd_deploy_refuses_bad_triggers_and_missing_prs(actions_env, monkeypatch
     assert "no open pull request has head" in capsys.readouterr().err
     monkeypatch.setenv("HEAD_SHA", "nope")
     assert main(["cd-deploy"]) == 2
+
+
+def test_image_tags_for_a_same_repository_pr_push(actions_env, monkeypatch):
+    pr_event(actions_env, monkeypatch)
+    assert main(["image-tags"]) == 0
+    assert "push=true" in (actions_env / "output").read_text()
+    assert not (actions_env / "summary").exists()
+
+
+def test_sbom_of_an_image_that_was_not_pushed(actions_env, monkeypatch, capsys):
+    bin_dir = actions_env / "bin"
+    bin_dir.mkdir()
+    syft = bin_dir / "syft"
+    syft.write_text(
+        '#!/bin/sh\necho "$3" > "$5.source"\nfor a; do last="$a"; done\n'
+        'echo \'{"components": [{}, {}]}\' > "${last#cyclonedx-json=}"\n'
+    )
+    syft.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (actions_env / "image.json").write_text(json.dumps({"name": "ghcr.io/o/r", "tags": ["pr-7"], "pushed": False}))
+    assert main(["sbom", "--image-json", str(actions_env / "image.json"), "--output", str(actions_env / "s.json")]) == 0
+    assert "SBOM of docker:ghcr.io/o/r:pr-7: 2 components" in capsys.readouterr().out
+
+
+def test_ci_report_combines_the_matrix_coverage(actions_env, fake_github, capsys):
+    from coverage import CoverageData  # noqa: PLC0415
+
+    reports = actions_env / "reports"
+    reports.mkdir()
+    (actions_env / "app.py").write_text("a = 1\n")
+    data = CoverageData(basename=str(reports / ".coverage.3.12"))
+    data.add_lines({str(actions_env / "app.py"): [1]})
+    data.write()
+    assert main(["ci-report"]) == 0
+    assert "combined 1 data files" in capsys.readouterr().out
+    assert (reports / "coverage.xml").exists()
+
+
+def test_cd_deploy_for_main_reports_an_unreachable_registry(actions_env, monkeypatch, capsys):
+    for key, value in {
+        "HEAD_SHA": SHA,
+        "TRIGGER": "push",
+        "IMAGE_REGISTRY": "127.0.0.1:9",
+        "RUN_ID": "5",
+        "ENVIRONMENT": "production",
+        "SIGSTORE_OFFLINE": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    assert main(["cd-deploy"]) == 1
+    report = json.loads((actions_env / "reports" / "cd-report.json").read_text())
+    assert report["environment"] == "production"
+    assert report["image"] == f"127.0.0.1:9/octo/app:sha-{SHA}"
+    assert "cannot reach the registry" in capsys.readouterr().err

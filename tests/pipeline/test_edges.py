@@ -155,3 +155,81 @@ def test_interrupt_is_one_line(monkeypatch, capsys):
 def test_attestation_report_json_roundtrip(tmp_path):
     (tmp_path / "attestation.json").write_text(json.dumps({"id": "1", "url": "https://x"}))
     assert inputs.load(tmp_path).attestation == {"id": "1", "url": "https://x"}
+
+
+def fake_tool(directory, name, script):
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
+
+
+def test_workflow_command_properties_and_outputs(tmp_path):
+    from pipeline import actions  # noqa: PLC0415
+
+    assert actions.command("error", "50%\nbad", file="a,b.py", line=1) == "::error file=a%2Cb.py,line=1::50%25%0Abad"
+    out = tmp_path / "out"
+    actions.set_outputs(str(out), {"one": "x", "many": "a\nb"})
+    lines = out.read_text().splitlines()
+    assert lines[0] == "one=x"
+    assert lines[1].startswith("many<<ghadelimiter_")
+    assert lines[2:4] == ["a", "b"]
+    assert lines[4] == lines[1].split("<<")[1]
+    actions.set_outputs("", {"x": "y"})
+    actions.append_summary("", "ignored")
+    actions.append_summary(str(tmp_path / "s.md"), "no newline")
+    assert (tmp_path / "s.md").read_text() == "no newline\n"
+
+
+def test_build_and_push_with_a_stand_in_docker(tmp_path, monkeypatch):
+    log = tmp_path / "docker.log"
+    fake_tool(
+        tmp_path,
+        "docker",
+        f'echo "$@" >> {log}\ncase "$1" in image) echo \'["elsewhere/app@sha256:' + "a" * 64 + "\"]' ;; esac\n",
+    )
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    build.build(["reg/app:v1"], "ctx", revision="abc")
+    assert "--network" not in log.read_text()
+    assert "--build-arg VCS_REF=abc" in log.read_text()
+    with pytest.raises(CheckFailed, match="the registry reported no digest for reg/app"):
+        build.push(["reg/app:v1"])
+
+
+def test_docker_engine_that_hangs(tmp_path, monkeypatch):
+    fake_tool(tmp_path, "docker", "/bin/sleep 5\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(docker, "ENGINE_TIMEOUT", 0.2)
+    assert docker.available() == "the Docker engine does not answer (timeout)"
+
+
+def test_matrix_without_hatch(tmp_path, monkeypatch):
+    from pipeline.matrix import read_matrix  # noqa: PLC0415
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(InputError, match="cannot read the matrix from hatch"):
+        read_matrix()
+
+
+def test_report_edge_cases(tmp_path):
+    from pipeline import report  # noqa: PLC0415
+
+    (tmp_path / "gate-3.12.json").write_text(json.dumps({"verdict": "passed", "threshold": 90, "precision": 2}))
+    (tmp_path / "trivy.json").write_text(json.dumps({"Results": [{"Vulnerabilities": None}]}))
+    loaded = inputs.load(tmp_path)
+    assert loaded.interpreters[0].tests == inputs.Missing("junit-3.12.xml was not produced")
+    assert not report.overall(loaded)
+    assert "**Trivy** (informational): no vulnerabilities found" in report.render(loaded)
+
+
+def test_artifact_listing_needs_a_run():
+    from pipeline.run_artifacts import list_artifacts  # noqa: PLC0415
+
+    with pytest.raises(GitHubError, match="needs GITHUB_REPOSITORY and GITHUB_RUN_ID"):
+        list_artifacts(None, Settings())
+    assert Settings().event() == {}
+
+
+def test_expectations_without_optional_claims():
+    policy = Expectations(repository="o/r", ref="refs/heads/main").policy()
+    assert len(policy._children) == 4

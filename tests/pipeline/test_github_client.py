@@ -78,3 +78,9 @@ def test_download_without_token_and_its_errors(client, fake_github):
         client.download(f"{fake_github.url}/nothing")
     with pytest.raises(GitHubError, match="cannot download"):
         client.download("http://127.0.0.1:9/x")
+
+
+def test_a_403_with_an_unreadable_reset_is_a_permission_error(client, fake_github):
+    fake_github.faults = [(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"})]
+    with pytest.raises(GitHubError, match="lacks a permission"):
+        client.request("GET", "/x")

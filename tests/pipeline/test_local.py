@@ -1,41 +1,19 @@
 """The local pipeline's flow, with a stand-in `hatch` executable on PATH."""
 
 import os
-import stat
 import sys
 from pathlib import Path
 
 import pytest
-from coverage import CoverageData
 
 from pipeline.local import LocalPipeline, run_local, summary_table
 
-FAKE_HATCH = """#!/bin/sh
-echo "$@" >> "$FAKE_LOG"
-case "$2" in
-  lint) exit "${LINT_RC:-0}" ;;
-  test-all) /bin/cp "$FAKE_COVERAGE" reports/.coverage.3.12 ;;
-esac
-exit 0
-"""
-
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    hatch = bin_dir / "hatch"
-    hatch.write_text(FAKE_HATCH)
-    hatch.chmod(hatch.stat().st_mode | stat.S_IEXEC)
-    (tmp_path / "app.py").write_text("x = 1\ny = 2\n")
-    data = CoverageData(basename=str(tmp_path / "seed.coverage"))
-    data.add_lines({str(tmp_path / "app.py"): [1, 2]})
-    data.write()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}")
-    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "hatch.log"))
-    monkeypatch.setenv("FAKE_COVERAGE", str(tmp_path / "seed.coverage"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def workspace(stand_in_hatch, monkeypatch):
+    """The stand-in hatch, and nothing but the interpreter besides (no docker)."""
+    monkeypatch.setenv("PATH", f"{stand_in_hatch / 'bin'}{os.pathsep}{Path(sys.executable).parent}")
+    return stand_in_hatch
 
 
 def test_no_container_run_passes_every_stage_and_writes_the_report(workspace, capsys):

@@ -20,6 +20,10 @@ def fake_registry():
             pass
 
         def do_HEAD(self):
+            if state.get("head_status"):
+                self.send_response(state["head_status"])
+                self.end_headers()
+                return
             if self.path.endswith("/manifests/missing"):
                 self.send_response(404)
                 self.end_headers()
@@ -36,7 +40,7 @@ def fake_registry():
 
         def do_GET(self):
             state["auth"].append(self.headers.get("Authorization"))
-            self.send_response(200)
+            self.send_response(state.get("token_status", 200))
             self.send_header("Content-Length", str(len(state["token_reply"])))
             self.end_headers()
             self.wfile.write(state["token_reply"])
@@ -95,3 +99,12 @@ def test_a_pinned_reference_is_not_resolved_again():
 def test_references_must_be_fully_qualified(text):
     with pytest.raises(InputError):
         registry.parse_reference(text)
+
+
+def test_registry_and_token_errors(fake_registry):
+    fake_registry["token_status"] = 401
+    with pytest.raises(CheckFailed, match=r"refused a pull token \(HTTP 401\)"):
+        registry.resolve(ref(fake_registry))
+    fake_registry["head_status"] = 500
+    with pytest.raises(CheckFailed, match="answered HTTP 500"):
+        registry.resolve(ref(fake_registry))
