@@ -236,7 +236,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         except PipelineError as error:  # the report still renders; the section says why
             print(actions.command("warning", f"artifact links unavailable: {error}"))
     data = inputs.load(Path(args.reports), args.sha or settings.sha, settings.run_url, args.branch)
-    body = report.render(data)
+    hint = "hatch run ci verify --digest {digest}"
+    if settings.repository:
+        repo = settings.repository
+        hint = f"gh attestation verify oci://{{image}} --repo {repo} --signer-workflow {repo}/.github/workflows/ci.yml"
+    body = report.render(data, verify_hint=hint)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(body, encoding="utf-8")
     actions.append_summary(settings.step_summary, body)

@@ -173,7 +173,8 @@ def _image(inputs: ReportInputs, verify_hint: str) -> str:
         reason = md.inline(str(image.get("reason") or "not pushed"), 200)
         return f"**Image** {name}: built, not pushed ({reason})"
     lines = [f"**Image** {name}", "", f"- tags: {tags or 'none'}", f"- digest: {md.code(digest, 80)}"]
-    lines += ["", "```sh", f"docker pull {raw_name}@{digest}", verify_hint.format(digest=digest), "```"]
+    pinned = f"{raw_name}@{digest}"
+    lines += ["", "```sh", f"docker pull {pinned}", verify_hint.format(digest=digest, image=pinned), "```"]
     return "\n".join(lines)
 
 

@@ -276,3 +276,6 @@ def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeyp
         assert f"| {stage} | ok |" in out
     assert "Deployment to `local` succeeded" in (reports / "cd-report.md").read_text()
     assert (reports / "old").is_dir()  # folders are left alone; only stale files go
+    ci_report = (reports / "ci-report.md").read_text()
+    assert "_attestation: missing (no attestation offline: Sigstore signing needs GitHub's OIDC token)_" in ci_report
+    assert "Trivy runs on GitHub Actions only" in ci_report

@@ -186,3 +186,18 @@ def test_cd_deploy_for_main_reports_an_unreachable_registry(actions_env, monkeyp
     assert report["environment"] == "production"
     assert report["image"] == f"127.0.0.1:9/octo/app:sha-{SHA}"
     assert "cannot reach the registry" in capsys.readouterr().err
+
+
+def test_ci_report_tells_how_to_verify_the_pushed_image(actions_env, fake_github):
+    reports = actions_env / "reports"
+    reports.mkdir()
+    digest = "sha256:" + "d" * 64
+    (reports / "image.json").write_text(
+        json.dumps({"name": "ghcr.io/octo/app", "tags": ["main"], "digest": digest, "pushed": True})
+    )
+    assert main(["ci-report"]) == 0
+    text = (reports / "ci-report.md").read_text()
+    assert (
+        f"gh attestation verify oci://ghcr.io/octo/app@{digest} --repo octo/app "
+        "--signer-workflow octo/app/.github/workflows/ci.yml"
+    ) in text
