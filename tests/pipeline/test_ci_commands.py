@@ -201,3 +201,12 @@ def test_ci_report_tells_how_to_verify_the_pushed_image(actions_env, fake_github
         f"gh attestation verify oci://ghcr.io/octo/app@{digest} --repo octo/app "
         "--signer-workflow octo/app/.github/workflows/ci.yml"
     ) in text
+
+
+def test_report_outside_a_repository_suggests_the_helper_to_verify(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    (tmp_path / "image.json").write_text(
+        json.dumps({"name": "r/o/a", "tags": ["t"], "digest": "sha256:" + "e" * 64, "pushed": True})
+    )
+    assert main(["report", "--reports", str(tmp_path), "--output", str(tmp_path / "r.md")]) == 0
+    assert "hatch run ci verify --digest sha256:" in (tmp_path / "r.md").read_text()

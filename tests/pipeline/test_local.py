@@ -54,3 +54,11 @@ def test_stages_and_table(workspace):
     assert names == ["lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"]
     assert pipeline.ref.name == "127.0.0.1:5000/local/sample-app"
     assert summary_table(pipeline.stages()[:1]).splitlines()[-1] == "| total | | 0.0 | |"
+
+
+def test_the_local_command(workspace, monkeypatch):
+    from pipeline.cli import main  # noqa: PLC0415
+
+    monkeypatch.setenv("FAKE_REPORTS", str(workspace / "out"))
+    assert main(["local", "--no-container", "--reports", str(workspace / "out")]) == 0
+    assert (workspace / "out" / "ci-report.md").exists()

@@ -1,6 +1,7 @@
 """Verification against real Sigstore bundles from ../shared/sigstore-vectors."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,55 @@ def test_trust_root_failure_is_one_clear_line(monkeypatch, capsys):
     args = [a for a in direct_args() if a != "--offline"]
     assert main(args) == 1
     assert capsys.readouterr().err.startswith("error: cannot load Sigstore's trust root (TUFError)")
+
+
+@needs_vectors
+def test_message_signature_for_another_repository_is_refused(capsys):
+    args = direct_args(
+        **{"--repository": "octo/app", "--bundle": str(VECTORS / "message-signature-workflow.sigstore.json")}
+    )
+    args = [a for a in args if a not in ("--digest", DIRECT_DIGEST)]
+    args += ["--artifact", str(VECTORS / "message-signature-workflow.artifact")]
+    assert main(args) == 1
+    assert capsys.readouterr().err.startswith("error: refused: ")
+
+
+@needs_vectors
+def test_offline_trust_root_leaves_the_users_cache_setting_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "mine"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    verify.verifier(offline=True)
+    assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "mine")
+    assert "XDG_DATA_HOME" not in os.environ
+    assert not (tmp_path / "mine").exists()  # nothing was read from or written to it
+
+
+def test_an_attestation_entry_without_a_bundle_is_refused(fake_github, capsys):
+    fake_github.attestations[DIRECT_DIGEST] = [{"repository_id": 1}]
+    args = [a for a in direct_args() if a not in ("--bundle", str(VECTORS / DIRECT))]
+    assert main(args) == 1
+    assert "neither an inline bundle nor a bundle_url" in capsys.readouterr().err
+
+
+def test_claims_of_a_certificate_without_fulcio_extensions():
+    import datetime as dt  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    assert set(verify._certificate_claims(cert).values()) == {""}
