@@ -81,9 +81,15 @@ def _text(value: bytes | str | None) -> str:
 
 
 def run_hardened(image: str, args: list[str], timeout: float) -> Run:
-    """Run the container locked down; on timeout it is killed, not left behind."""
+    """Run the container locked down; on timeout it is removed, never left behind.
+
+    The container is created first and then started, so that when the time
+    is up it exists and can be removed; killing a ``docker run`` client that
+    has not yet created its container would leave one starting behind.
+    """
     name = f"deploy-{uuid.uuid4().hex[:12]}"
-    run = docker("run", "--rm", "--name", name, *HARDENING, image, *args, timeout=timeout, check=False)
+    created = docker("create", "--rm", "--name", name, *HARDENING, image, *args, timeout=60)
+    run = docker("start", "--attach", name, timeout=timeout, check=False)
     if run.timed_out:
         docker("rm", "--force", name, timeout=30, check=False)
-    return run
+    return Run(created.argv, run.exit_code, run.stdout, run.stderr, run.seconds, run.timed_out)

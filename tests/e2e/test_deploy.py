@@ -18,6 +18,8 @@ BASE = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
 _MISSING = dk.available()
 pytestmark = [
     pytest.mark.e2e,
+    # One worker runs them all: they share the local registry and the local pipeline's tags.
+    pytest.mark.xdist_group("docker"),
     pytest.mark.skipif(bool(_MISSING), reason=f"no Docker engine: {_MISSING}"),
 ]
 
@@ -258,8 +260,8 @@ def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
     steps = json.loads(out.read_text())["steps"]
     assert steps[-1]["detail"] == "timed out after 0.05s"
     assert "deployment failed at run" in capsys.readouterr().err
-    leftovers = sh("docker", "ps", "--all", "--quiet", "--filter", "name=deploy-")
-    assert leftovers.strip() == ""
+    name = steps[-1]["command"].split("--name ", 1)[1].split()[0]
+    assert sh("docker", "ps", "--all", "--quiet", "--filter", f"name=^/{name}$").strip() == ""
 
 
 def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys):

@@ -410,3 +410,15 @@ def test_in_process_a_stale_xml_is_never_read(pytester, project, gate_json):
         result = pytester.runpytest_inprocess("--cov=no_such_module", "--cov-report=xml:out/cov.xml")
     assert result.ret == 1
     assert gate_json()["reason"].startswith("coverage data could not be read")
+
+
+def test_under_xdist_only_the_controller_decides(pytester, project, gate_json):
+    project("half", fail_under=90)
+    pytester.makepyfile(test_more="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    result = run(pytester, "-n", "2")
+    assert result.ret == 1
+    assert result.stdout.str().count("Quality gate FAILED: coverage 83.33%") == 1
+    data = gate_json()
+    assert data["tests"]["passed"] == 3
+    assert data["verdict"] == "failed"
+    assert (pytester.path / "reports" / "junit.xml").exists()
