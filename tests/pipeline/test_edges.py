@@ -147,7 +147,7 @@ def test_interrupt_is_one_line(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pipeline.cli.cmd_pythons", interrupted)
+    monkeypatch.setattr("pipeline.commands.ci.cmd_pythons", interrupted)
     assert main(["pythons"]) == 1
     assert capsys.readouterr().err == "error: interrupted\n"
 

@@ -1,0 +1,1 @@
+"""The commands of ``python -m pipeline``, grouped by the workflow that calls them."""

@@ -1,0 +1,173 @@
+"""The commands CD's jobs call: the event guard, verification and deployment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline import actions
+from pipeline.commands import common
+from pipeline.errors import CheckFailed, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pipeline.settings import Settings
+
+
+def _expectations(args: argparse.Namespace, settings: Settings):  # noqa: ANN202
+    from pipeline.verify import Expectations  # noqa: PLC0415
+
+    return Expectations(
+        repository=args.repository or settings.repository,
+        repository_id=args.repository_id,
+        ref=args.ref or settings.ref,
+        signer_workflow=args.signer_workflow,
+        run_id=args.run_id,
+        run_attempt=args.run_attempt,
+        issuer=args.issuer,
+        server_url=settings.server_url,
+        build_config=args.build_config,
+    )
+
+
+def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], object]:
+    from pipeline import verify  # noqa: PLC0415
+
+    expected = _expectations(args, settings)
+    expected.policy()  # validate the expectations before any network use
+    trust = verify.verifier(offline=args.offline)
+
+    def check(image_digest: str) -> verify.Verified:
+        digest = verify.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
+        if args.bundle:
+            bundles = [(p, common.read(p)) for p in args.bundle]
+        else:
+            bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
+        return verify.verify_any(bundles, expected, digest, trust)
+
+    return check
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify an attestation (or, with --artifact, a message signature)."""
+    from pipeline import verify  # noqa: PLC0415
+
+    settings = common.settings()
+    if args.artifact:
+        if len(args.bundle or []) != 1:
+            raise InputError("--artifact needs exactly one --bundle")
+        expected = _expectations(args, settings)
+        bundle = verify.parse_bundle(common.read(args.bundle[0]), args.bundle[0])
+        result = verify.verify_artifact(
+            bundle, expected, common.read(args.artifact), verify.verifier(offline=args.offline)
+        )
+    else:
+        if not args.digest:
+            raise InputError("give --digest sha256:... (or --artifact with --bundle)")
+        digest = verify.require_digest(args.digest)
+        result = _verifier_for(args, settings)(digest)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"verified: {result.subject} signed by {result.signer_workflow} ({result.run_uri})")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Resolve, pull by digest, verify, run the smoke tests, report."""
+    from pipeline import deploy  # noqa: PLC0415
+
+    settings = common.settings()
+    image = args.image
+    if not image:
+        from pipeline.image import image_name  # noqa: PLC0415
+        from pipeline.pulls import require_sha  # noqa: PLC0415
+
+        if not args.sha:
+            raise InputError("give --image, or --sha to deploy <registry>/<repository>:sha-<sha>")
+        image = f"{image_name(args.registry, '/'.join(settings.require_repository()))}:sha-{require_sha(args.sha)}"
+    check = None if args.no_verify else _verifier_for(args, settings)
+    result = deploy.deploy(
+        image,
+        args.environment,
+        check,
+        timeout=args.timeout,
+        registry_token=os.environ.get("REGISTRY_TOKEN", ""),
+    )
+    body = deploy.render(result, settings.run_url)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(body, encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    actions.append_summary(settings.step_summary, body)
+    actions.set_outputs(settings.output, {"digest": result.digest, "ok": str(result.ok).lower()})
+    if args.pr:
+        common.comment(settings, int(args.pr), deploy.CD_MARKER, body)
+    print(body)
+    deploy.require_ok(result)
+    return 0
+
+
+def cmd_cd_deploy(args: argparse.Namespace) -> int:
+    """CD's deploy job in one command, from the guard's validated outputs.
+
+    For a PR: find it by head SHA (fork fallback by owner:branch), expect the
+    ref ``refs/pull/N/merge``, deploy to preview and comment. For main: no PR,
+    ref ``refs/heads/main``, production.
+    """
+    from pipeline.pulls import find_pull_request, require_sha  # noqa: PLC0415
+
+    settings = common.settings()
+    env = os.environ.get
+    sha = require_sha(env("HEAD_SHA", ""))
+    trigger = env("TRIGGER", "")
+    number = ""
+    if trigger == "pull_request":
+        found = find_pull_request(
+            common.github(settings), "/".join(settings.require_repository()), sha, env("FORK_HEAD", "")
+        )
+        if found is None:
+            raise CheckFailed(f"no open pull request has head {sha}; nothing to deploy to preview")
+        number, ref = str(found.number), f"refs/pull/{found.number}/merge"
+    elif trigger == "push":
+        ref = "refs/heads/main"
+    else:
+        raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
+    from pipeline.cli import build_parser  # noqa: PLC0415 - the parser imports these commands
+
+    namespace = build_parser().parse_args(
+        [
+            "deploy",
+            "--sha",
+            sha,
+            "--registry",
+            env("IMAGE_REGISTRY", "") or "ghcr.io",
+            "--environment",
+            env("ENVIRONMENT", "preview") or "preview",
+            "--ref",
+            ref,
+            "--run-id",
+            env("RUN_ID", ""),
+            "--run-attempt",
+            env("RUN_ATTEMPT", "1") or "1",
+            "--repository-id",
+            env("REPOSITORY_ID", ""),
+            *(["--pr", number] if number else []),
+        ]
+    )
+    return cmd_deploy(namespace)
+
+
+def cmd_cd_guard(args: argparse.Namespace) -> int:
+    """Decide from the workflow_run event alone whether CD acts."""
+    from pipeline.guard import decide  # noqa: PLC0415
+
+    settings = common.settings()
+    decision = decide(settings.event(), settings.repository)
+    actions.set_outputs(settings.output, decision.outputs())
+    print(f"act: {decision.act} ({decision.reason})")
+    return 0

@@ -1,0 +1,264 @@
+"""The commands CI's jobs call: matrix, image, SBOM, coverage, report, PR lookup.
+
+Each reads files and the environment and writes files, step outputs and the
+job summary; ``pipeline.cli`` parses the arguments and reports errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from pipeline import actions
+from pipeline.commands import common
+from pipeline.errors import InputError, PipelineError
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """Print the matrix as JSON and set it as the ``matrix`` step output."""
+    from pipeline.matrix import read_matrix  # noqa: PLC0415
+
+    versions = json.dumps({"python": read_matrix()})
+    print(versions)
+    actions.set_outputs(common.settings().output, {"matrix": versions})
+    return 0
+
+
+def cmd_pythons(args: argparse.Namespace) -> int:
+    """Check every matrix interpreter is on PATH."""
+    from pipeline.matrix import read_matrix, require_pythons  # noqa: PLC0415
+
+    versions = read_matrix()
+    require_pythons(versions)
+    print("interpreters found: " + ", ".join(f"python{v}" for v in versions))
+    return 0
+
+
+def cmd_combine(args: argparse.Namespace) -> int:
+    """Combine every ``.coverage.*`` under the directory into reports/coverage.xml."""
+    import coverage  # noqa: PLC0415
+
+    directory = Path(args.directory)
+    files = sorted(str(p) for p in directory.glob(".coverage.*"))
+    if not files:
+        raise InputError(f"no .coverage.* data files in {directory}")
+    cov = coverage.Coverage(data_file=str(directory / ".coverage"))
+    cov.combine(files, keep=True)
+    cov.save()
+    total = cov.xml_report(outfile=str(directory / "coverage.xml"))
+    print(f"combined {len(files)} data files: total {total:.2f}%")
+    return 0
+
+
+def cmd_image_tags(args: argparse.Namespace) -> int:
+    """Name, tags and whether this run may push: step outputs and the plan file."""
+    from pipeline.image import image_ref, publish_decision  # noqa: PLC0415
+
+    settings = common.settings()
+    event = settings.event()
+    pr = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else None
+    try:
+        branch = str(pr["head"]["ref"]) if pr else os.environ.get("GITHUB_REF_NAME", "")
+        sha = str(pr["head"]["sha"]) if pr else settings.sha
+        number = int(pr["number"]) if pr else None
+    except (KeyError, TypeError, ValueError):
+        raise InputError("the pull_request event lacks head.ref, head.sha or number") from None
+    ref = image_ref(args.registry, "/".join(settings.require_repository()), sha, branch, number)
+    push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
+    plan = {"name": ref.name, "references": ref.references, "sha": sha, "push": push, "reason": reason}
+    common.write_json(Path(args.plan), plan)
+    actions.set_outputs(
+        settings.output,
+        {
+            "name": ref.name,
+            "tags": "\n".join(ref.references),
+            "push": "true" if push else "false",
+            "reason": reason,
+        },
+    )
+    print(json.dumps(plan, indent=2))
+    if not push:
+        actions.append_summary(settings.step_summary, f"**Image**: built, not pushed ({reason})")
+    return 0
+
+
+def _plan(path: str) -> tuple[str, list[str], bool, str, str]:
+    """The image plan written by image-tags, validated."""
+    from pipeline.pulls import require_sha  # noqa: PLC0415
+
+    plan = common.read_json(Path(path))
+    refs = plan.get("references")
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+        raise InputError(f"{path} has no image references")
+    return (
+        str(plan.get("name", "")),
+        refs,
+        plan.get("push") is True,
+        str(plan.get("reason", "")),
+        require_sha(str(plan.get("sha", ""))),
+    )
+
+
+def cmd_image_build(args: argparse.Namespace) -> int:
+    """Build the image once, with every planned tag."""
+    from pipeline import build  # noqa: PLC0415
+    from sample_app import __version__  # noqa: PLC0415
+
+    settings = common.settings()
+    _, refs, _, _, sha = _plan(args.plan)
+    source = f"{settings.server_url}/{settings.repository}" if settings.repository else ""
+    build.build(
+        refs,
+        args.context,
+        base=args.base,
+        revision=sha,
+        source=source,
+        version=__version__,
+        host_network=args.host_network,
+    )
+    print(f"built {', '.join(refs)}")
+    return 0
+
+
+def cmd_image_push(args: argparse.Namespace) -> int:
+    """Push when the plan allows it; write the image JSON either way."""
+    from pipeline import build  # noqa: PLC0415
+
+    settings = common.settings()
+    name, refs, push, reason, _ = _plan(args.plan)
+    digest = build.push(refs) if push else ""
+    data = {
+        "name": name,
+        "tags": [r.rsplit(":", 1)[1] for r in refs],
+        "digest": digest,
+        "pushed": push,
+        "reason": reason,
+    }
+    common.write_json(Path(args.output), data)
+    actions.set_outputs(settings.output, {"digest": digest, "pushed": str(push).lower()})
+    print(f"pushed {name}@{digest}" if push else f"not pushed: {reason}")
+    return 0
+
+
+def cmd_sbom(args: argparse.Namespace) -> int:
+    """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
+    from pipeline import build  # noqa: PLC0415
+    from pipeline.verify import DIGEST  # noqa: PLC0415
+
+    image = common.read_json(Path(args.image_json))
+    name, digest = str(image.get("name", "")), str(image.get("digest", ""))
+    if image.get("pushed") and DIGEST.fullmatch(digest):
+        source = f"registry:{name}@{digest}"
+    else:
+        tags = image.get("tags") or []
+        if not tags:
+            raise InputError(f"{args.image_json} names no tag to describe")
+        source = f"docker:{name}:{tags[-1]}"
+    count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry)
+    print(f"SBOM of {source}: {count} components -> {args.output}")
+    return 0
+
+
+def cmd_attestation_json(args: argparse.Namespace) -> int:
+    """Record the attestation the attest job produced, for the report."""
+    if not args.id.isdigit():
+        raise InputError(f"not an attestation id: {args.id[:40]!r}")
+    if args.url and not args.url.startswith("https://"):
+        raise InputError("the attestation URL must be https")
+    common.write_json(Path(args.output), {"id": args.id, "url": args.url})
+    return 0
+
+
+def cmd_find_pr(args: argparse.Namespace) -> int:
+    """The open PR whose head is the SHA; "no PR" is an answer (empty output)."""
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
+
+    settings = common.settings()
+    repository = "/".join(settings.require_repository())
+    found = find_pull_request(common.github(settings), repository, args.sha, args.fork_head)
+    number = str(found.number) if found else ""
+    actions.set_outputs(settings.output, {"number": number})
+    print(f"pull request: #{number}" if found else "no open pull request for this commit")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render the CI report; summary, file, and the sticky comment."""
+    from pipeline import inputs, report  # noqa: PLC0415
+
+    settings = common.settings()
+    if args.artifacts_from_api:
+        from pipeline.run_artifacts import list_artifacts  # noqa: PLC0415
+
+        try:
+            common.write_json(Path(args.reports) / "artifacts.json", list_artifacts(common.github(settings), settings))
+        except PipelineError as error:  # the report still renders; the section says why
+            print(actions.command("warning", f"artifact links unavailable: {error}"))
+    data = inputs.load(Path(args.reports), args.sha or settings.sha, settings.run_url, args.branch)
+    hint = "hatch run ci verify --digest {digest}"
+    if settings.repository:
+        repo = settings.repository
+        hint = f"gh attestation verify oci://{{image}} --repo {repo} --signer-workflow {repo}/.github/workflows/ci.yml"
+    body = report.render(data, verify_hint=hint)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(body, encoding="utf-8")
+    actions.append_summary(settings.step_summary, body)
+    print(f"report written to {args.output} ({len(body)} characters)")
+    if args.pr:
+        common.comment(settings, int(args.pr), report.CI_MARKER, body)
+    return 0 if report.overall(data) or not args.strict else 1
+
+
+def cmd_ci_report(args: argparse.Namespace) -> int:
+    """The CI report job in one command, configured by the workflow's env.
+
+    Combines coverage when the matrix left data, records the attestation, links
+    the artifacts, and comments only on same-repository PRs: a fork's token is
+    read-only, so a fork PR gets the job summary and a notice instead.
+    """
+    settings = common.settings()
+    reports = Path(args.reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    env = os.environ.get
+    if any(reports.glob(".coverage.*")):
+        cmd_combine(argparse.Namespace(directory=str(reports)))
+    if env("ATTESTATION_ID", ""):
+        cmd_attestation_json(
+            argparse.Namespace(
+                id=env("ATTESTATION_ID", ""),
+                url=env("ATTESTATION_URL", ""),
+                output=str(reports / "attestation.json"),
+            )
+        )
+    number = env("PR_NUMBER", "")
+    if number and not number.isdigit():
+        raise InputError(f"PR_NUMBER is not a number: {number[:20]!r}")
+    same_repository = env("HEAD_REPOSITORY", "") == settings.repository
+    if number and not same_repository:
+        print(
+            actions.command(
+                "notice",
+                "pull request from a fork: the report is in the job summary, "
+                "no comment is posted (the token is read-only)",
+            )
+        )
+    return cmd_report(
+        argparse.Namespace(
+            reports=str(reports),
+            output=str(reports / "ci-report.md"),
+            sha=env("HEAD_SHA", ""),
+            branch=env("HEAD_REF", ""),
+            pr=number if same_repository else "",
+            strict=False,
+            artifacts_from_api=bool(settings.run_id),
+        )
+    )
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    """The whole pipeline on this machine."""
+    from pipeline.local import run_local  # noqa: PLC0415
+
+    return run_local(container=not args.no_container, reports=Path(args.reports))
