@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=cd.cmd_cd_deploy
     )
 
+    p = sub.add_parser("cd-comment", help="post the deploy job's report on the PR ($PR_NUMBER)")
+    p.add_argument("--report", default="reports/cd-report.md")
+    p.set_defaults(func=cd.cmd_cd_comment)
+
     sub.add_parser("cd-guard", help="should CD act on this workflow_run?").set_defaults(func=cd.cmd_cd_guard)
 
     p = sub.add_parser("local", help="the whole pipeline on this machine")

@@ -163,10 +163,15 @@ def test_cd_refuses_an_unattested_image_and_says_so_on_the_pr(cd_env, fake_githu
         }
     ]
     monkeypatch.setenv("TRIGGER", "pull_request")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
     assert main(["cd-deploy"]) == 1
     report = json.loads((tmp_path / "reports" / "cd-report.json").read_text())
     assert report["verification"].startswith("failed: refused: no attestation exists")
     assert not any(step["name"].startswith("run") for step in report["steps"])
+    assert fake_github.comments == {}  # the deploy job holds no write token: the comment job posts
+    assert "pr=8\n" in (tmp_path / "output").read_text()
+    monkeypatch.setenv("PR_NUMBER", "8")
+    assert main(["cd-comment", "--report", str(tmp_path / "reports" / "cd-report.md")]) == 0
     (comment,) = fake_github.comments[8]
     assert "Deployment to `preview` failed" in comment["body"]
     assert "no attestation exists" in comment["body"]

@@ -210,3 +210,22 @@ def test_report_outside_a_repository_suggests_the_helper_to_verify(tmp_path, mon
     )
     assert main(["report", "--reports", str(tmp_path), "--output", str(tmp_path / "r.md")]) == 0
     assert "hatch run ci verify --digest sha256:" in (tmp_path / "r.md").read_text()
+
+
+def test_cd_comment_posts_the_report_or_says_there_is_none(actions_env, monkeypatch, fake_github, capsys):
+    from pipeline.deploy import CD_MARKER  # noqa: PLC0415
+
+    report = actions_env / "cd-report.md"
+    monkeypatch.setenv("PR_NUMBER", "8")
+    assert main(["cd-comment", "--report", str(report)]) == 0
+    (comment,) = fake_github.comments[8]
+    assert "Deployment failed before it could report" in comment["body"]
+    assert "[run](https://github.com/octo/app/actions/runs/77)" in comment["body"]
+    report.write_text(f"{CD_MARKER}\n## :rocket: Deployment to `preview` succeeded\n")
+    assert main(["cd-comment", "--report", str(report)]) == 0
+    assert [c["body"] for c in fake_github.comments[8]] == [report.read_text()]
+    report.write_text("not ours")
+    assert main(["cd-comment", "--report", str(report)]) == 2
+    monkeypatch.setenv("PR_NUMBER", "")
+    assert main(["cd-comment", "--report", str(report)]) == 2
+    assert "not a CD report" in capsys.readouterr().err

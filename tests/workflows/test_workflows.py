@@ -155,14 +155,33 @@ def test_cd_guard_conditions():
         assert needle in guard
 
 
-def test_cd_never_checks_out_the_triggering_code():
+def test_cd_never_checks_out_or_downloads_from_the_triggering_run():
     for _, step in steps("cd.yml"):
-        if step.get("uses", "").startswith("actions/checkout@"):
+        uses = step.get("uses", "")
+        if uses.startswith("actions/checkout@"):
             assert step["with"]["ref"] == "${{ github.sha }}"
+        if uses.startswith("actions/download-artifact@"):
+            # Only this workflow's own artifact, as data, outside the workspace.
+            assert "run-id" not in step["with"]
+            assert "github-token" not in step["with"]
+            assert step["with"]["path"].startswith("${{ runner.temp }}")
     assert "head_sha" not in text("cd.yml")  # the SHA reaches steps only through the guard's validation
-    assert "download-artifact" not in text("cd.yml")
     assert "GITHUB_ENV" not in text("cd.yml")
     assert "GITHUB_PATH" not in text("cd.yml")
+
+
+def test_the_job_that_runs_the_image_holds_no_write_token():
+    jobs = load("cd.yml")["jobs"]
+    assert all(level != "write" for level in jobs["deploy"]["permissions"].values())
+    assert jobs["comment"]["permissions"]["pull-requests"] == "write"
+    assert not any("docker" in step.get("uses", "") for step in jobs["comment"]["steps"])
+
+
+def test_job_level_env_uses_only_contexts_available_there():
+    for name in WORKFLOWS:
+        for job_id, job in load(name)["jobs"].items():
+            for value in job.get("env", {}).values():
+                assert "runner." not in str(value), f"{name}:{job_id}: runner context in job env"
 
 
 def test_cd_deploys_to_an_environment():

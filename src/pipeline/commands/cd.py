@@ -116,8 +116,10 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     """CD's deploy job in one command, from the guard's validated outputs.
 
     For a PR: find it by head SHA (fork fallback by owner:branch), expect the
-    ref ``refs/pull/N/merge``, deploy to preview and comment. For main: no PR,
-    ref ``refs/heads/main``, production.
+    ref ``refs/pull/N/merge`` and deploy to preview. For main: no PR, ref
+    ``refs/heads/main``, production. It does not comment: this job runs the
+    PR's image, so it holds no write token; ``cd-comment`` posts the report
+    from a job of its own. The PR number is a step output as soon as known.
     """
     from pipeline.pulls import find_pull_request, require_sha  # noqa: PLC0415
 
@@ -133,6 +135,7 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         if found is None:
             raise CheckFailed(f"no open pull request has head {sha}; nothing to deploy to preview")
         number, ref = str(found.number), f"refs/pull/{found.number}/merge"
+        actions.set_outputs(settings.output, {"pr": number})
     elif trigger == "push":
         ref = "refs/heads/main"
     else:
@@ -156,10 +159,37 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
             env("RUN_ATTEMPT", "1") or "1",
             "--repository-id",
             env("REPOSITORY_ID", ""),
-            *(["--pr", number] if number else []),
         ]
     )
     return cmd_deploy(namespace)
+
+
+def cmd_cd_comment(args: argparse.Namespace) -> int:
+    """Post the deploy job's report on the PR; say so when there is none.
+
+    The report is data from this workflow's own deploy job (written by the
+    default branch's helpers; the PR's code ran only inside the locked-down
+    container), read from a file and posted as the body of our own comment.
+    """
+    from pipeline import deploy  # noqa: PLC0415
+
+    settings = common.settings()
+    number = os.environ.get("PR_NUMBER", "")
+    if not number.isdigit():
+        raise InputError(f"PR_NUMBER is not a pull request number: {number[:20]!r}")
+    report = Path(args.report)
+    if report.is_file():
+        body = report.read_text(encoding="utf-8", errors="replace")
+        if not body.startswith(deploy.CD_MARKER):
+            raise InputError(f"{report} is not a CD report")
+    else:
+        link = f" · [run]({settings.run_url})" if settings.run_url else ""
+        body = (
+            f"{deploy.CD_MARKER}\n## :x: Deployment failed before it could report{link}\n\n"
+            "The deploy job ended without writing its report (see the run's log)."
+        )
+    common.comment(settings, int(number), deploy.CD_MARKER, body)
+    return 0
 
 
 def cmd_cd_guard(args: argparse.Namespace) -> int:
