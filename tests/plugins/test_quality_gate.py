@@ -7,6 +7,16 @@ import warnings
 
 import pytest
 
+# A conftest that loses the measured data after the loop: the gate must fail closed.
+ERASE_DATA = (
+    "import pytest\n"
+    "@pytest.hookimpl(wrapper=True)\n"
+    "def pytest_runtestloop(session):\n"
+    "    result = yield\n"
+    "    session.config.pluginmanager.get_plugin('_cov').cov_controller.cov.erase()\n"
+    "    return result\n"
+)
+
 
 def run(pytester, *args):
     return pytester.runpytest_subprocess("--cov=mod", *args)
@@ -117,15 +127,7 @@ def test_unmeasured_coverage_fails_closed(pytester, project, gate_json):
 
 def test_broken_data_file_fails_closed(pytester, project):
     project("all", fail_under=10)
-    pytester.makeconftest(
-        "import pytest\n"
-        "@pytest.hookimpl(wrapper=True)\n"
-        "def pytest_runtestloop(session):\n"
-        "    result = yield\n"
-        "    cov = session.config.pluginmanager.get_plugin('_cov').cov_controller.cov\n"
-        "    cov.erase()\n"
-        "    return result\n"
-    )
+    pytester.makeconftest(ERASE_DATA)
     result = run(pytester)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["Quality gate FAILED: coverage data could not be read*"])
@@ -361,16 +363,6 @@ def test_interrupted_collection_prints_no_gate_line(pytester, project):
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.no_fnmatch_line("Quality gate*")
     assert not (pytester.path / "reports" / "gate.json").exists()
-
-
-ERASE_DATA = (
-    "import pytest\n"
-    "@pytest.hookimpl(wrapper=True)\n"
-    "def pytest_runtestloop(session):\n"
-    "    result = yield\n"
-    "    session.config.pluginmanager.get_plugin('_cov').cov_controller.cov.erase()\n"
-    "    return result\n"
-)
 
 
 def test_in_process_lost_data_fails_closed(pytester, project, gate_json):
