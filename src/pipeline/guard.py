@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-SHA = re.compile(r"[0-9a-f]{40}")
+from pipeline.pulls import SHA
+
 CI_PATH = ".github/workflows/ci.yml"
 
 

@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 import requests
 
 from pipeline.errors import CheckFailed, InputError
+from pipeline.image import TAG
 
+PINNED = re.compile(r"sha256:[0-9a-f]{64}")
 _REFERENCE = re.compile(
     r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+    rf"(?::(?P<tag>{TAG.pattern}))?(?:@(?P<digest>{PINNED.pattern}))?"
 )
 _ACCEPT = ", ".join(
     [
@@ -80,7 +82,7 @@ def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
     if response.status_code >= 400:
         raise CheckFailed(f"registry {ref.host} answered HTTP {response.status_code} for {ref.name}:{ref.tag}")
     digest = response.headers.get("Docker-Content-Digest", "")
-    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+    if not PINNED.fullmatch(digest):
         raise CheckFailed(f"registry {ref.host} gave no usable digest for {ref.name}:{ref.tag}")
     return Reference(ref.host, ref.path, ref.tag, digest)
 
