@@ -132,7 +132,8 @@ def make_handler(state: FakeGitHub):
 def fake_github(monkeypatch):
     state = FakeGitHub()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the next poll: the default 0.5 s would be most of a test's time.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("GITHUB_API_URL", state.url)

@@ -236,26 +236,6 @@ def test_a_verified_deployment_records_the_signer(pushed):
     assert "Deployment to `production` succeeded" in text
 
 
-def test_local_pipeline_container_stages(tmp_path, monkeypatch):
-    from pipeline.local import NOT_VERIFIED, LocalPipeline  # noqa: PLC0415
-
-    monkeypatch.chdir(ROOT)
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    pipeline = LocalPipeline(reports, container=True)
-    assert pipeline.build_image() == f"base {BASE}"
-    assert pipeline.push_image().startswith(f"{REGISTRY}/local/sample-app@sha256:")
-    assert pipeline.sbom().endswith("components")
-    assert pipeline.deploy().startswith("2 3 -> 5")
-    pipeline.write_ci_report()
-    cd_report = (reports / "cd-report.md").read_text()
-    assert NOT_VERIFIED in cd_report
-    assert "Deployment to `local` succeeded" in cd_report
-    ci_report = (reports / "ci-report.md").read_text()
-    assert f"docker pull {REGISTRY}/local/sample-app@{pipeline.digest}" in ci_report
-    assert "**SBOM**:" in ci_report
-
-
 def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
     name, digest = pushed
     out = tmp_path / "cd.json"
@@ -271,7 +251,7 @@ def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
 
 def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys):
     """Every stage of `hatch run pipeline` but lint and the matrix, which the stand-in answers."""
-    from pipeline.local import run_local  # noqa: PLC0415
+    from pipeline.local import NOT_VERIFIED, run_local  # noqa: PLC0415
 
     reports = stand_in_hatch / "reports"
     (reports / "old").mkdir(parents=True)
@@ -281,8 +261,15 @@ def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeyp
     out = capsys.readouterr().out
     for stage in ("lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"):
         assert f"| {stage} | ok |" in out
-    assert "Deployment to `local` succeeded" in (reports / "cd-report.md").read_text()
+    assert f"| base {BASE} |" in out  # the image stage's note
+    assert "| 2 3 -> 5" in out  # the deploy stage's note
+    cd_report = (reports / "cd-report.md").read_text()
+    assert "Deployment to `local` succeeded" in cd_report
+    assert NOT_VERIFIED in cd_report
     assert (reports / "old").is_dir()  # folders are left alone; only stale files go
     ci_report = (reports / "ci-report.md").read_text()
+    digest = json.loads((reports / "image.json").read_text())["digest"]
+    assert f"docker pull {REGISTRY}/local/sample-app@{digest}" in ci_report
+    assert "**SBOM**:" in ci_report
     assert "_attestation: missing (no attestation offline: Sigstore signing needs GitHub's OIDC token)_" in ci_report
     assert "Trivy runs on GitHub Actions only" in ci_report

@@ -69,9 +69,12 @@ def test_permanent_5xx_is_exit_1_with_a_clear_line(fake_github, monkeypatch, cap
     assert "ghs_secret" not in err
 
 
-def test_429_with_retry_after_waits_and_succeeds(client, fake_github):
-    fake_github.faults = [(429, {"Retry-After": "1"})]
+def test_429_with_retry_after_waits_and_succeeds(fake_github):
+    waits = []
+    client = github.GitHub(Settings(api_url=fake_github.url, token="t", max_wait=3), sleep=waits.append)
+    fake_github.faults = [(429, {"Retry-After": "2"})]
     assert comments.upsert(client, "octo/app", 1, MARKER, "x", "github-actions[bot]").action == "created"
+    assert waits == [2.0]  # what the server asked for, once
 
 
 def test_rate_limit_beyond_the_cap_fails_clearly(client, fake_github):

@@ -46,7 +46,7 @@ def fake_registry():
             self.wfile.write(state["token_reply"])
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     state["host"] = f"127.0.0.1:{server.server_address[1]}"
     yield state
     server.shutdown()

@@ -32,6 +32,7 @@ def project(pytester, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     # The child pytest-cov keeps its data apart from the outer run's data.
     monkeypatch.delenv("COVERAGE_FILE", raising=False)
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     pytester.makepyfile(mod=MODULE)
 
     def make(tests="all", fail_under=None, precision=2, extra=""):

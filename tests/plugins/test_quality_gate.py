@@ -1,10 +1,17 @@
-"""The gate as a user meets it: a real pytest run in a subprocess."""
+"""The gate as a user meets it: a pytest run of a small project.
+
+Most runs are in-process (pytester's default): a second interpreter per test
+costs ~0.8 s and adds nothing the scenario needs. The runs that depend on a
+process of their own (the exit status and stderr of a usage error, an
+interrupt, xdist workers, a real console run) use ``run_as_user``.
+"""
 
 import json
 import os
 import subprocess
 import warnings
 
+import coverage.cmdline
 import pytest
 
 # A conftest that loses the measured data after the loop: the gate must fail closed.
@@ -19,7 +26,18 @@ ERASE_DATA = (
 
 
 def run(pytester, *args):
+    return pytester.runpytest_inprocess("--cov=mod", *args)
+
+
+def run_as_user(pytester, *args):
     return pytester.runpytest_subprocess("--cov=mod", *args)
+
+
+def coverage_cli(pytester, *args):
+    """coverage.py's own command line, in-process, on the project's data: the reference figures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(pytester.path)
+        return coverage.cmdline.main(list(args))
 
 
 def test_passes_when_coverage_reaches_the_threshold(pytester, project, gate_json):
@@ -38,7 +56,7 @@ def test_passes_when_coverage_reaches_the_threshold(pytester, project, gate_json
 
 def test_fails_below_even_when_every_test_passes(pytester, project, gate_json):
     project("half", fail_under=90)
-    result = run(pytester)
+    result = run_as_user(pytester)
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
@@ -73,14 +91,8 @@ def test_rounds_like_coverage_report_fail_under(pytester, project, precision, fa
     pytester.makepyfile(test_mod="from mod import a\ndef test_a():\n    assert a() == 1\n")
     result = run(pytester)
     assert result.ret == expected
-    cli = subprocess.run(
-        ["coverage", "report", f"--fail-under={fail_under}", f"--precision={precision}"],
-        cwd=pytester.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert (cli.returncode == 2) == (expected == 1), cli.stdout
+    status = coverage_cli(pytester, "report", f"--fail-under={fail_under}", f"--precision={precision}")
+    assert (status == 2) == (expected == 1)
 
 
 def test_option_beats_environment_beats_config(pytester, project, monkeypatch, gate_json):
@@ -107,14 +119,27 @@ def test_empty_environment_variable_counts_as_unset(pytester, project, monkeypat
 def test_invalid_threshold_is_a_usage_error(pytester, project, monkeypatch, value):
     project("all")
     monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", value)
-    result = run(pytester)
+    # Without pytest-cov in-process: a usage error stops pytest after pytest-cov
+    # started measuring, which would leave a tracer running inside this run.
+    result = pytester.runpytest_inprocess("-p", "no:pytest_cov")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: quality gate: QUALITY_GATE_FAIL_UNDER: '{value}' *"])
 
 
+def test_a_usage_error_is_one_line_on_stderr(pytester, project, monkeypatch):
+    project("all")
+    monkeypatch.setenv("QUALITY_GATE_FAIL_UNDER", "abc")
+    result = run_as_user(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line] == [
+        "ERROR: quality gate: QUALITY_GATE_FAIL_UNDER: 'abc' is not a number; give a percentage from 0 to 100"
+    ]
+    assert result.stdout.str() == ""
+
+
 def test_unmeasured_coverage_fails_closed(pytester, project, gate_json):
     project("all", fail_under=10)
-    result = pytester.runpytest_subprocess()  # no --cov
+    result = pytester.runpytest_inprocess()  # no --cov
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
@@ -135,7 +160,7 @@ def test_broken_data_file_fails_closed(pytester, project):
 
 def test_switched_off_explicitly(pytester, project):
     project("all", fail_under=10)
-    result = pytester.runpytest_subprocess("--no-gate")
+    result = pytester.runpytest_inprocess("--no-gate")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*quality gate: off (--no-gate)*"])
     assert not (pytester.path / "reports" / "gate.json").exists()
@@ -260,7 +285,7 @@ def test_figures_match_coverage_json_with_and_without_pytest_cov_xml(pytester, p
     for extra in ([], ["--cov-report=xml:out/cov.xml"]):
         assert run(pytester, "--cov-branch", *extra).ret == 0
         ours = gate_json()
-        subprocess.run(["coverage", "json", "-o", "cov.json"], cwd=pytester.path, check=True, capture_output=True)
+        assert coverage_cli(pytester, "json", "-q", "-o", "cov.json") == 0
         theirs = json.loads((pytester.path / "cov.json").read_text())
         assert ours["total"] == pytest.approx(theirs["totals"]["percent_covered"])
         (entry,) = ours["files"]
@@ -407,7 +432,7 @@ def test_in_process_a_stale_xml_is_never_read(pytester, project, gate_json):
 def test_under_xdist_only_the_controller_decides(pytester, project, gate_json):
     project("half", fail_under=90)
     pytester.makepyfile(test_more="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
-    result = run(pytester, "-n", "2")
+    result = run_as_user(pytester, "-n", "2")
     assert result.ret == 1
     assert result.stdout.str().count("Quality gate FAILED: coverage 83.33%") == 1
     data = gate_json()
