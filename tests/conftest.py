@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -149,9 +150,14 @@ def fake_github(monkeypatch):
 
 STAND_IN_HATCH = """#!/bin/sh
 echo "$@" >> "$FAKE_LOG"
-case "$2" in
-  lint) exit "${LINT_RC:-0}" ;;
-  test-all) /bin/cp "$FAKE_COVERAGE" "${FAKE_REPORTS:-reports}/.coverage.3.12" ;;
+case "$1 $2" in
+  "run lint") exit "${LINT_RC:-0}" ;;
+  "env show") printf '{"test.py%s": {"python": "%s"}}' "$FAKE_PYTHON" "$FAKE_PYTHON" ;;
+  "run test.py"*)
+    /bin/cp "$FAKE_COVERAGE" "${FAKE_REPORTS:-reports}/.coverage.$FAKE_PYTHON"
+    echo "==== 1 passed in 0.01s ===="
+    echo "Quality gate passed: coverage 100.00% >= 90.00%"
+    exit "${TEST_RC:-0}" ;;
 esac
 exit 0
 """
@@ -178,5 +184,7 @@ def stand_in_hatch(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_LOG", str(tmp_path / "hatch.log"))
     monkeypatch.setenv("FAKE_COVERAGE", str(tmp_path / "seed.coverage"))
+    # The matrix it reports: this interpreter's version, so pythonX.Y is on PATH.
+    monkeypatch.setenv("FAKE_PYTHON", f"{sys.version_info.major}.{sys.version_info.minor}")
     monkeypatch.chdir(tmp_path)
     return tmp_path

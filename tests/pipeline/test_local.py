@@ -24,7 +24,18 @@ def test_no_container_run_passes_every_stage_and_writes_the_report(workspace, ca
     assert "| lint | ok |" in out
     assert "| combined coverage | ok |" in out
     assert "containers skipped (--no-container)" in out
-    assert (workspace / "hatch.log").read_text().splitlines() == ["run lint", "run test-all", "build -t wheel"]
+    python = os.environ["FAKE_PYTHON"]
+    assert (workspace / "hatch.log").read_text().splitlines() == [
+        "run lint",
+        "env show --json test",
+        "env create test",
+        f"run test.py{python}:run -n 0 -m not e2e",
+        "build -t wheel",
+    ]
+    assert f"--- Python {python}: ok in" in out
+    assert "    1 passed in 0.01s" in out
+    assert "    Quality gate passed: coverage 100.00% >= 90.00%" in out
+    assert f"| Python {python} side by side;" in out
     assert (workspace / "reports" / "coverage.xml").exists()
     assert not (workspace / "reports" / "stale.json").exists()
     report = (workspace / "reports" / "ci-report.md").read_text()
@@ -39,6 +50,17 @@ def test_a_failed_stage_skips_the_rest_and_exits_1(workspace, monkeypatch, capsy
     assert "hatch run lint` exited 3" in out
     assert "| tests (matrix, gate) | skipped |" in out
     assert (workspace / "reports" / "ci-report.md").exists()
+
+
+def test_a_failing_cell_fails_the_stage_and_shows_its_log(workspace, monkeypatch, capsys):
+    monkeypatch.setenv("TEST_RC", "1")
+    assert run_local(container=False, reports=workspace / "reports") == 1
+    out = capsys.readouterr().out
+    python = os.environ["FAKE_PYTHON"]
+    assert f"--- Python {python}: FAILED (exit 1)" in out
+    assert "==== 1 passed in 0.01s ====" in out  # the log itself, not only its summary
+    assert f"the suite failed on Python {python} (logs in {workspace / 'reports'})" in out
+    assert "| combined coverage | skipped |" in out
 
 
 def test_without_an_engine_it_says_what_is_missing(workspace, capsys):

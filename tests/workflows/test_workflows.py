@@ -1,5 +1,7 @@
 """The workflow checklist items that can be checked by reading the YAML."""
 
+import copy
+import functools
 import re
 import sys
 from pathlib import Path
@@ -22,11 +24,17 @@ INSTALL_HATCH = (
 )
 
 
-def load(name):
+@functools.cache
+def _parse(name):
     # PyYAML reads the key `on` as True; map it back.
-    data = yaml.safe_load(WORKFLOWS[name].read_text())
+    data = yaml.load(WORKFLOWS[name].read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     data["on"] = data.pop(True, data.get("on"))
     return data
+
+
+def load(name):
+    """A fresh copy each time: tests may not see each other's changes."""
+    return copy.deepcopy(_parse(name))
 
 
 def text(name):

@@ -1,0 +1,115 @@
+"""The test matrix on one machine: every interpreter at once, one log each.
+
+On GitHub each cell of the matrix is a job of its own and they run side by
+side. Run one after the other here, four cells each pay pytest-xdist's start
+and its idle tail; run together with one process each, they keep both cores
+busy for the same work (52 s against 29 s for four cells on two cores).
+Interleaved output would be unreadable, so each cell writes a log, and the
+summary lines of every cell, or the whole log of a failed one, are printed
+when all are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# pytest's last line ("=== 287 passed in 9.5s ===") and the gate's verdict.
+_SUMMARY = re.compile(r"^=+ (?P<text>.+ in [0-9.]+s.*?) =+$")
+_GATE = re.compile(r"^Quality gate .*")
+_TAIL = 60  # lines of a failed cell's log printed to the terminal
+_POLL = 0.05
+
+
+@dataclass
+class Cell:
+    """One interpreter's run."""
+
+    python: str
+    log: Path
+    exit_code: int = -1
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Passed, gate included (a cell's exit status is pytest's)."""
+        return self.exit_code == 0
+
+
+def cell_argv(hatch: str, python: str, pytest_args: list[str]) -> list[str]:
+    """The cell's command: the matrix environment's own ``run`` script, one process."""
+    return [hatch, "run", f"test.py{python}:run", "-n", "0", *pytest_args]
+
+
+def summary_lines(log_text: str) -> list[str]:
+    """What a reader needs from a passing cell: pytest's tally and the gate's verdict."""
+    found = []
+    for line in log_text.splitlines():
+        if match := _SUMMARY.match(line.strip()):
+            found = [line for line in found if not _SUMMARY.match(line)]
+            found.append(match["text"])
+        elif _GATE.match(line):
+            found.append(line.strip())
+    return found
+
+
+def run_cells(hatch: str, pythons: list[str], pytest_args: list[str], logs: Path) -> list[Cell]:
+    """Start every cell, wait for all, and return them in matrix order.
+
+    If starting one fails or the run is interrupted, the cells already started
+    are stopped: nothing is left running behind the pipeline.
+    """
+    logs.mkdir(parents=True, exist_ok=True)
+    cells = [Cell(python, logs / f"test-{python}.log") for python in pythons]
+    running: dict[int, subprocess.Popen[bytes]] = {}
+    with contextlib.ExitStack() as stack:
+        started = time.monotonic()
+        try:
+            for index, cell in enumerate(cells):
+                handle = stack.enter_context(cell.log.open("wb"))
+                running[index] = subprocess.Popen(
+                    cell_argv(hatch, cell.python, pytest_args),
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a group of its own: hatch, pytest and its children
+                )
+            while running:
+                for index, process in list(running.items()):
+                    if (code := process.poll()) is not None:
+                        cells[index].exit_code = code
+                        cells[index].seconds = time.monotonic() - started
+                        del running[index]
+                time.sleep(_POLL)
+        except OSError as error:
+            raise CheckFailed(f"cannot start {hatch}: {error.strerror or error}") from None
+        finally:
+            for process in running.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return cells
+
+
+def describe(cells: list[Cell]) -> str:
+    """The terminal report: summary lines for each cell, the log's tail for a failed one."""
+    out = []
+    for cell in cells:
+        text = cell.log.read_text(encoding="utf-8", errors="replace")
+        status = "ok" if cell.ok else f"FAILED (exit {cell.exit_code})"
+        out.append(f"--- Python {cell.python}: {status} in {cell.seconds:.1f}s, log {cell.log}")
+        if cell.ok:
+            out += [f"    {line}" for line in summary_lines(text)]
+        else:
+            out += text.splitlines()[-_TAIL:]
+    return "\n".join(out)
