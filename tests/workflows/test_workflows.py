@@ -164,10 +164,12 @@ def test_cd_guard_conditions():
 
 
 def test_cd_never_checks_out_or_downloads_from_the_triggering_run():
+    """CD runs its helpers from the default branch's commit (github.sha of a workflow_run), never the PR's."""
     for _, step in steps("cd.yml"):
         uses = step.get("uses", "")
         if uses.startswith("actions/checkout@"):
-            assert step["with"]["ref"] == "${{ github.sha }}"
+            # No `repository:` (a fork), no other ref, no extra inputs.
+            assert step["with"] == {"persist-credentials": False, "ref": "${{ github.sha }}"}
         if uses.startswith("actions/download-artifact@"):
             # Only this workflow's own artifact, as data, outside the workspace.
             assert "run-id" not in step["with"]
