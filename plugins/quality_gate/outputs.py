@@ -1,7 +1,7 @@
 """Pure rendering of the gate's verdict: JSON, Markdown, workflow commands.
 
-The escaping rules are GitHub's (toolkit ``command.ts``); they are repeated
-here rather than imported so the plugin folder stays self-contained.
+The escaping rules are GitHub's (toolkit ``command.ts``). They live here so
+the plugin folder stays self-contained; the pipeline helpers reuse them.
 """
 
 from __future__ import annotations

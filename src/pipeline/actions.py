@@ -9,21 +9,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+# One definition of GitHub's escaping rules (toolkit ``command.ts``): the
+# quality gate's. The plugin must stand alone, so the helpers lean on it and
+# not the other way round.
+from quality_gate.outputs import command, escape_data, escape_property
 
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message (toolkit ``escapeData``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow command's property (toolkit ``escapeProperty``)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def command(kind: str, message: str, **properties: object) -> str:
-    """``::kind k=v,...::message`` with message and properties escaped."""
-    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items())
-    return f"::{kind}{' ' + props if props else ''}::{escape_data(message)}"
+__all__ = ["append_summary", "command", "escape_data", "escape_property", "set_outputs"]
 
 
 def set_outputs(path: str, values: dict[str, str]) -> None:
