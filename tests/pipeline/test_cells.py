@@ -13,7 +13,8 @@ from pipeline.errors import CheckFailed
 # would never finish (each gives up after 20 s and fails).
 CELL = r"""#!/bin/sh
 python=${2#test.py}; python=${python%:run}
-echo $$ > "$CELLS/$python.pid"
+# Written, then renamed: the test never reads a half-written file.
+echo $$ > "$CELLS/$python.pid.tmp" && mv "$CELLS/$python.pid.tmp" "$CELLS/$python.pid"
 touch "$CELLS/$python.started"
 other=3.11; [ "$python" = 3.11 ] && other=3.10
 waited=0
@@ -21,7 +22,11 @@ while [ ! -e "$CELLS/$other.started" ]; do
   sleep 0.05; waited=$((waited + 1))
   [ "$waited" -gt 400 ] && { echo "never saw $other start"; exit 3; }
 done
-if [ -n "$HANG" ]; then sleep 60 & echo $! > "$CELLS/$python.child"; wait; fi
+if [ -n "$HANG" ]; then
+  sleep 60 &
+  echo $! > "$CELLS/$python.child.tmp" && mv "$CELLS/$python.child.tmp" "$CELLS/$python.child"
+  wait
+fi
 echo "args: $*"
 echo "===== 12 passed in 0.50s ====="
 echo "Quality gate passed: coverage 100.00% >= 90.00%"

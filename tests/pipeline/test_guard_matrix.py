@@ -1,4 +1,8 @@
 import json
+import os
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,8 +96,18 @@ def test_missing_interpreter_says_which_and_how(monkeypatch, tmp_path):
         require_pythons(["3.99"])
 
 
-def test_pythons_command(capsys):
-    assert main(["pythons"]) in (0, 1)
+def test_pythons_command(capsys, tmp_path, monkeypatch):
+    """Against the real hatch.toml, with a PATH that holds exactly the interpreters we choose."""
+    hatch = shutil.which("hatch")
+    assert hatch, "the suite runs under hatch"
+    for version in ("3.10", "3.11", "3.12"):
+        (tmp_path / f"python{version}").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{Path(hatch).parent}")
+    assert main(["pythons"]) == 1
+    assert "missing interpreters: python3.13. Install them" in capsys.readouterr().err
+    (tmp_path / "python3.13").symlink_to(sys.executable)
+    assert main(["pythons"]) == 0
+    assert capsys.readouterr().out == "interpreters found: python3.10, python3.11, python3.12, python3.13\n"
     assert main(["bogus"]) == 2
     assert "invalid choice" in capsys.readouterr().err
 
