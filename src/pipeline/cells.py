@@ -3,7 +3,7 @@
 On GitHub each cell of the matrix is a job of its own and they run side by
 side. Run one after the other here, four cells each pay pytest-xdist's start
 and its idle tail; run together with one process each, they keep both cores
-busy for the same work (52 s against 29 s for four cells on two cores).
+busy for the same work (46-52 s against 31 s for four cells on two cores).
 Interleaved output would be unreadable, so each cell writes a log, and the
 summary lines of every cell, or the whole log of a failed one, are printed
 when all are done.
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # pytest's last line ("=== 287 passed in 9.5s ===") and the gate's verdict.
 _SUMMARY = re.compile(r"^=+ (?P<text>.+ in [0-9.]+s.*?) =+$")
 _GATE = re.compile(r"^Quality gate .*")
-_TAIL = 60  # lines of a failed cell's log printed to the terminal
 _POLL = 0.05
 
 
@@ -53,15 +52,15 @@ def cell_argv(hatch: str, python: str, pytest_args: list[str]) -> list[str]:
 
 
 def summary_lines(log_text: str) -> list[str]:
-    """What a reader needs from a passing cell: pytest's tally and the gate's verdict."""
-    found = []
+    """What a reader needs from a passing cell: the gate's verdict and pytest's last tally."""
+    gate: list[str] = []
+    tally: list[str] = []
     for line in log_text.splitlines():
         if match := _SUMMARY.match(line.strip()):
-            found = [line for line in found if not _SUMMARY.match(line)]
-            found.append(match["text"])
+            tally = [match["text"]]
         elif _GATE.match(line):
-            found.append(line.strip())
-    return found
+            gate.append(line.strip())
+    return gate + tally
 
 
 def run_cells(hatch: str, pythons: list[str], pytest_args: list[str], logs: Path) -> list[Cell]:
@@ -102,7 +101,11 @@ def run_cells(hatch: str, pythons: list[str], pytest_args: list[str], logs: Path
 
 
 def describe(cells: list[Cell]) -> str:
-    """The terminal report: summary lines for each cell, the log's tail for a failed one."""
+    """The terminal report: summary lines for each cell, the whole log of a failed one.
+
+    A failure's traceback sits above pytest's coverage table and summary, so
+    no fixed tail of the log is sure to hold it.
+    """
     out = []
     for cell in cells:
         text = cell.log.read_text(encoding="utf-8", errors="replace")
@@ -111,5 +114,5 @@ def describe(cells: list[Cell]) -> str:
         if cell.ok:
             out += [f"    {line}" for line in summary_lines(text)]
         else:
-            out += text.splitlines()[-_TAIL:]
+            out += text.splitlines()
     return "\n".join(out)

@@ -70,8 +70,8 @@ def test_cells_run_side_by_side_with_a_log_each(hatch, tmp_path):
     log = (tmp_path / "logs" / "test-3.11.log").read_text()
     assert "args: run test.py3.11:run -n 0 -m not e2e" in log
     assert cells.describe(result).splitlines()[1:3] == [
-        "    12 passed in 0.50s",
         "    Quality gate passed: coverage 100.00% >= 90.00%",
+        "    12 passed in 0.50s",
     ]
 
 
@@ -112,9 +112,13 @@ def test_a_hatch_that_cannot_start_is_one_clear_error(tmp_path):
 @pytest.mark.parametrize(
     ("log", "expected"),
     [
-        ("=== 3 passed in 1.00s ===\nQuality gate passed: x\n", ["3 passed in 1.00s", "Quality gate passed: x"]),
+        ("=== 3 passed in 1.00s ===\nQuality gate passed: x\n", ["Quality gate passed: x", "3 passed in 1.00s"]),
         ("= 1 failed, 2 passed, 1 warning in 2.5s (0:00:02) =\n", ["1 failed, 2 passed, 1 warning in 2.5s (0:00:02)"]),
         ("==== slowest 3 durations ====\n", []),
+        (
+            "=== 1 passed in 1.0s ===\nQuality gate passed: y\n=== 2 passed in 2.0s ===\n",
+            ["Quality gate passed: y", "2 passed in 2.0s"],
+        ),
         ("garbage\n\x00\n", []),
     ],
 )
