@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
 from pipeline.errors import CheckFailed, InputError
 
 ENV = "test"
+_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 
 
 def read_matrix(show_json: str | None = None) -> list[str]:
@@ -36,6 +38,10 @@ def read_matrix(show_json: str | None = None) -> list[str]:
     ]
     if not versions:
         raise InputError(f"hatch.toml defines no {ENV} matrix with python versions")
+    # They become job names, environment names and file names: only X.Y.
+    for version in versions:
+        if not _VERSION.fullmatch(version):
+            raise InputError(f"hatch.toml: the {ENV} matrix's python {version!r} is not a version like 3.12")
     return versions
 
 

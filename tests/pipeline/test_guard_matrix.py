@@ -79,6 +79,10 @@ def test_matrix_read_from_hatch_json():
         read_matrix("{}")
     with pytest.raises(InputError):
         read_matrix("nope")
+    with pytest.raises(InputError, match=r"python '\.\./x' is not a version like 3\.12"):
+        read_matrix(json.dumps({"test.x": {"python": "../x"}}))
+    with pytest.raises(InputError, match="'3.12; rm' is not a version"):
+        read_matrix(json.dumps({"test.x": {"python": "3.12; rm"}}))
 
 
 def test_matrix_from_the_real_hatch_toml(capsys, tmp_path, monkeypatch):
