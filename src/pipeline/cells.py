@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline import matrix
 from pipeline.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class Cell:
 
 def cell_argv(hatch: str, python: str, pytest_args: list[str]) -> list[str]:
     """The cell's command: the matrix environment's own ``run`` script, one process."""
-    return [hatch, "run", f"test.py{python}:run", "-n", "0", *pytest_args]
+    return [hatch, "run", f"{matrix.ENV}.py{python}:run", "-n", "0", *pytest_args]
 
 
 def summary_lines(log_text: str) -> list[str]:

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import build, cells, deploy, docker, image, inputs, report
+from pipeline import build, cells, deploy, docker, image, inputs, matrix, report
 from pipeline.errors import CheckFailed, PipelineError
-from pipeline.matrix import read_matrix, require_pythons
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -102,10 +101,10 @@ class LocalPipeline:
         GitHub's runners they skip, and here the container stages below do
         the same for real. Four more runs would prove nothing new.
         """
-        pythons = read_matrix()
-        require_pythons(pythons)
+        pythons = matrix.read_matrix()
+        matrix.require_pythons(pythons)
         # Create missing environments one at a time before the cells start together.
-        _run(self.hatch, "env", "create", "test")
+        _run(self.hatch, "env", "create", matrix.ENV)
         result = cells.run_cells(self.hatch, pythons, ["-m", "not e2e"], self.reports)
         print(cells.describe(result), flush=True)
         failed = [cell.python for cell in result if not cell.ok]

@@ -36,6 +36,13 @@ def direct_args(**overrides):
     return args
 
 
+def message_signature_args(**overrides):
+    """The message-signature vector checked as a signed artifact (no digest, an artifact file)."""
+    args = direct_args(**{"--bundle": str(VECTORS / "message-signature-workflow.sigstore.json"), **overrides})
+    args = [a for a in args if a not in ("--digest", DIRECT_DIGEST)]
+    return [*args, "--artifact", str(VECTORS / "message-signature-workflow.artifact")]
+
+
 @needs_vectors
 def test_direct_workflow_attestation_verifies(capsys):
     assert main([*direct_args(), "--json"]) == 0
@@ -81,12 +88,7 @@ def test_custom_issuer_verifies_only_with_its_issuer(capsys):
 
 @needs_vectors
 def test_message_signature_verifies_as_an_artifact(capsys):
-    args = direct_args(
-        **{"--run-id": "8347481628", "--bundle": str(VECTORS / "message-signature-workflow.sigstore.json")}
-    )
-    args = [a for a in args if a not in ("--digest", DIRECT_DIGEST)]
-    args += ["--artifact", str(VECTORS / "message-signature-workflow.artifact")]
-    assert main(args) == 0
+    assert main(message_signature_args(**{"--run-id": "8347481628"})) == 0
     assert "verified: sha256:a0cfc712" in capsys.readouterr().out
 
 
@@ -242,12 +244,7 @@ def test_trust_root_failure_is_one_clear_line(monkeypatch, capsys):
 
 @needs_vectors
 def test_message_signature_for_another_repository_is_refused(capsys):
-    args = direct_args(
-        **{"--repository": "octo/app", "--bundle": str(VECTORS / "message-signature-workflow.sigstore.json")}
-    )
-    args = [a for a in args if a not in ("--digest", DIRECT_DIGEST)]
-    args += ["--artifact", str(VECTORS / "message-signature-workflow.artifact")]
-    assert main(args) == 1
+    assert main(message_signature_args(**{"--repository": "octo/app"})) == 1
     assert capsys.readouterr().err.startswith("error: refused: ")
 
 
