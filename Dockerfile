@@ -1,4 +1,5 @@
-# syntax=docker/dockerfile:1
+# No `# syntax=` line: the builder's own Dockerfile frontend, never a floating
+# tag fetched at build time (this file needs no newer syntax).
 # The runtime base, pinned by digest. Override it where Docker Hub is not
 # reachable: --build-arg BASE_IMAGE=local/debian-python:bookworm
 ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea

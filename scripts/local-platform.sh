@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container platform for machines that cannot reach Docker Hub or GHCR:
 # a Docker engine, a Debian base image with Python built by debootstrap, and a
-# registry on 127.0.0.1. Used by .ci/run, the end-to-end tests and the local
+# registry on 127.0.0.1, and the job image act runs the workflows in. Used by .ci/run, the end-to-end tests and the local
 # pipeline. Idempotent: whatever already answers is reused, never restarted.
 #
 #   scripts/local-platform.sh up      install what is missing, start, print env
@@ -13,6 +13,8 @@ STATE_DIR=${PLATFORM_STATE_DIR:-/var/tmp/sample-pipeline}
 CACHE_DIR=${PLATFORM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sample-pipeline}
 REGISTRY_ADDR=${LOCAL_REGISTRY:-127.0.0.1:5000}
 BASE_IMAGE=${LOCAL_BASE_IMAGE:-local/debian-python:bookworm}
+# The job image for `hatch run workflows` (act): scripts/runner.Dockerfile.
+RUNNER_IMAGE=${LOCAL_RUNNER_IMAGE:-local/act-runner:ubuntu-24.04}
 SUITE=bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # Python, pip for the build stage, venv, and the CA bundle of this machine.
@@ -85,6 +87,22 @@ build_base() {
     "$tarball" "$BASE_IMAGE" >/dev/null
 }
 
+build_runner() {
+  # Rebuilt when its Dockerfile changes (the hash is a label), reused otherwise.
+  local want have context
+  want=$(sha256sum "$(dirname "$0")/runner.Dockerfile" | cut -c1-16)
+  have=$(docker image inspect --format '{{index .Config.Labels "runner.dockerfile"}}' "$RUNNER_IMAGE" 2>/dev/null || true)
+  if [ "$want" = "$have" ]; then log "runner image $RUNNER_IMAGE present"; return 0; fi
+  context=$(mktemp -d)
+  cp "$(dirname "$0")/runner.Dockerfile" "$context/Dockerfile"
+  cp "$(readlink -f "$(command -v docker)")" "$context/docker"
+  log "building runner image $RUNNER_IMAGE"
+  docker build --quiet --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+    --label "runner.dockerfile=$want" -t "$RUNNER_IMAGE" "$context" >/dev/null \
+    || { rm -rf "$context"; die "building the runner image failed"; }
+  rm -rf "$context"
+}
+
 registry_answers() { curl -fsS --max-time 2 "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; }
 
 start_registry() {
@@ -114,7 +132,7 @@ YAML
 }
 
 print_env() {
-  printf 'LOCAL_REGISTRY=%s\nLOCAL_BASE_IMAGE=%s\n' "$REGISTRY_ADDR" "$BASE_IMAGE"
+  printf 'LOCAL_REGISTRY=%s\nLOCAL_BASE_IMAGE=%s\nLOCAL_RUNNER_IMAGE=%s\n' "$REGISTRY_ADDR" "$BASE_IMAGE" "$RUNNER_IMAGE"
 }
 
 stop_started() {
@@ -129,7 +147,7 @@ stop_started() {
 }
 
 case "${1:-}" in
-  up) install_packages; start_engine; build_base; start_registry; print_env ;;
+  up) install_packages; start_engine; build_base; build_runner; start_registry; print_env ;;
   env) print_env ;;
   down) stop_started ;;
   *) echo "usage: $0 up|env|down" >&2; exit 2 ;;

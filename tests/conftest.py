@@ -1,142 +1,19 @@
-"""Shared fixtures: a stateful fake GitHub API on 127.0.0.1, with fault injection."""
+"""Shared fixtures: the fake GitHub API (tests/fake_github.py) and a stand-in hatch."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-
-class FakeGitHub:
-    """Comments persist between calls; ``faults`` are served first, in order."""
-
-    def __init__(self):
-        self.comments: dict[int, list[dict]] = {}
-        self.pulls_by_commit: dict[str, list[dict]] = {}
-        self.pulls: list[dict] = []
-        self.attestations: dict[str, list[dict]] = {}
-        self.faults: list[tuple[int, dict[str, str]]] = []
-        self.requests: list[tuple[str, str]] = []
-        self.next_id = 1000
-        self.login = "github-actions[bot]"
-        self.per_page = 2
-        self.artifacts: list[dict] = []
-
-
-def make_handler(state: FakeGitHub):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status, body=None, headers=None):
-            data = json.dumps(body if body is not None else {}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _page(self, items, path, query):
-            match = re.search(r"(?:^|&)page=(\d+)", query)
-            page = int(match.group(1)) if match else 1
-            chunk = items[(page - 1) * state.per_page : page * state.per_page]
-            headers = {}
-            if page * state.per_page < len(items):
-                host = f"http://{self.headers['Host']}"
-                headers["Link"] = f'<{host}{path}?page={page + 1}>; rel="next"'
-            return chunk, headers
-
-        def _fault(self):
-            if not state.faults:
-                return False
-            status, headers, *raw = state.faults.pop(0)
-            if raw:  # a reply that is not what the API promises
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw[0])))
-                self.end_headers()
-                self.wfile.write(raw[0])
-            else:
-                self._send(status, {"message": "injected"}, headers)
-            return True
-
-        def do_GET(self):
-            path, _, query = self.path.partition("?")
-            state.requests.append(("GET", self.path))
-            if self._fault():
-                return None
-            if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
-                chunk, headers = self._page(state.comments.get(int(m[1]), []), path, query)
-                return self._send(200, chunk, headers)
-            if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]+)/pulls", path):
-                return self._send(200, state.pulls_by_commit.get(m[1], []))
-            if re.fullmatch(r"/repos/[^/]+/[^/]+/pulls", path):
-                return self._send(200, state.pulls)
-            if m := re.fullmatch(r"/repos/[^/]+/[^/]+/attestations/sha256:([0-9a-f]+)", path):
-                items = state.attestations.get(m[1])
-                if items is None:
-                    return self._send(404, {"message": "Not Found"})
-                chunk, headers = self._page(items, path, query)
-                return self._send(200, {"attestations": chunk}, headers)
-            if re.fullmatch(r"/repos/[^/]+/[^/]+/actions/runs/\d+/artifacts", path):
-                chunk, headers = self._page(state.artifacts, path, query)
-                return self._send(200, {"total_count": len(state.artifacts), "artifacts": chunk}, headers)
-            if path.startswith("/bundles/"):
-                return self._send(200, json.loads(state.attestations["raw"][0]["data"]))
-            return self._send(404, {"message": "Not Found"})
-
-        def _body(self):
-            length = int(self.headers.get("Content-Length", "0"))
-            return json.loads(self.rfile.read(length) or b"{}")
-
-        def do_POST(self):
-            state.requests.append(("POST", self.path))
-            if self._fault():
-                return None
-            m = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", self.path)
-            if not m:
-                return self._send(404, {"message": "Not Found"})
-            state.next_id += 1
-            comment = {
-                "id": state.next_id,
-                "body": self._body()["body"],
-                "user": {"login": state.login},
-                "html_url": f"https://example.invalid/c/{state.next_id}",
-            }
-            state.comments.setdefault(int(m[1]), []).append(comment)
-            return self._send(201, comment)
-
-        def do_PATCH(self):
-            state.requests.append(("PATCH", self.path))
-            if self._fault():
-                return None
-            m = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", self.path)
-            for comments in state.comments.values():
-                for comment in comments:
-                    if m and comment["id"] == int(m[1]):
-                        comment["body"] = self._body()["body"]
-                        return self._send(200, comment)
-            return self._send(404, {"message": "Not Found"})
-
-    return Handler
+from fake_github import FakeGitHub, serve
 
 
 @pytest.fixture
 def fake_github(monkeypatch):
     state = FakeGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    # shutdown() waits for the next poll: the default 0.5 s would be most of a test's time.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server, _ = serve(state)
     monkeypatch.setenv("GITHUB_API_URL", state.url)
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/app")
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret_token_value")

@@ -5,13 +5,7 @@ decides (coverage.py's own comparison at the configured precision), then
 reports the verdict everywhere a reviewer looks: the terminal, ``gate.json``,
 and on GitHub Actions annotations and the job summary.
 
-Load it with ``-p quality_gate`` and the ``plugins/`` folder on ``sys.path``.
+Load it with ``-p quality_gate.plugin`` and the ``plugins/`` folder on
+``sys.path``. The package itself imports nothing, so the pipeline helpers
+can reuse ``quality_gate.outputs`` (GitHub's escaping) without pytest.
 """
-
-from quality_gate.plugin import (
-    pytest_addoption,
-    pytest_configure,
-    pytest_load_initial_conftests,
-)
-
-__all__ = ["pytest_addoption", "pytest_configure", "pytest_load_initial_conftests"]

@@ -29,8 +29,13 @@ def build(
     source: str = "",
     version: str = "",
     host_network: bool = False,
+    created: str = "",
 ) -> None:
-    """``docker build`` once with every tag and the OCI label arguments."""
+    """``docker build`` once with every tag and the OCI label arguments.
+
+    ``created`` is the commit's time, not the build's: a rebuild of the same
+    commit then reuses every cached layer and yields the same digest.
+    """
     if not references:
         raise InputError("no image references to build")
     for ref in references:
@@ -39,7 +44,6 @@ def build(
     args = ["build", "--quiet"]
     if host_network:  # the local platform: the build stage reaches PyPI through the host
         args += ["--network", "host"]
-    created = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     build_args = {"BASE_IMAGE": base, "VCS_REF": revision, "SOURCE": source, "VERSION": version, "CREATED": created}
     for key, value in build_args.items():
         if value:
@@ -47,6 +51,29 @@ def build(
     for ref in references:
         args += ["--tag", ref]
     docker.docker(*args, context, timeout=1800)
+
+
+def commit_time(revision: str) -> str:
+    """The commit's time (RFC 3339, UTC) for the image's ``created`` label.
+
+    ``SOURCE_DATE_EPOCH`` wins, as in every reproducible build; then git;
+    outside a checkout, "" (the Dockerfile's "unknown").
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not epoch:
+        try:
+            epoch = subprocess.run(
+                ["git", "show", "-s", "--format=%ct", revision or "HEAD"],  # noqa: S607
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    if not epoch.isdigit():
+        return ""
+    return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def push(references: list[str]) -> str:

@@ -57,15 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=ci.cmd_combine)
 
     p = sub.add_parser("image-tags", help="image name, tags, push decision")
-    p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--registry", default="", help="default $IMAGE_REGISTRY, else ghcr.io")
     p.add_argument("--plan", default="reports/image-plan.json")
     p.set_defaults(func=ci.cmd_image_tags)
 
     p = sub.add_parser("image-build", help="build the image with the planned tags")
     p.add_argument("--plan", default="reports/image-plan.json")
     p.add_argument("--context", default=".")
-    p.add_argument("--base", default=os.environ.get("BASE_IMAGE", ""), help="override the base image")
-    p.add_argument("--host-network", action="store_true", help="build with --network host")
+    p.add_argument("--base", default="", help="override the base image (default $BASE_IMAGE)")
+    p.add_argument("--host-network", action="store_true", help="build with --network host ($IMAGE_BUILD_NETWORK=host)")
     p.set_defaults(func=ci.cmd_image_build)
 
     p = sub.add_parser("image-push", help="push when allowed; write the image JSON")
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deploy", help="verified deployment by digest")
     p.add_argument("--image", default="", help="registry/name:tag or @sha256:...")
     p.add_argument("--sha", default="", help="deploy <registry>/<repository>:sha-<SHA> (CI's tag)")
-    p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--registry", default="", help="default $IMAGE_REGISTRY, else ghcr.io")
     p.add_argument("--environment", default="preview")
     p.add_argument("--no-verify", action="store_true", help="skip verification (the report says so)")
     p.add_argument("--timeout", type=float, default=60)
@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cd.cmd_cd_comment)
 
     sub.add_parser("cd-guard", help="should CD act on this workflow_run?").set_defaults(func=cd.cmd_cd_guard)
+
+    sub.add_parser("all-green", help="one verdict over the CI jobs ($NEEDS: toJSON(needs))").set_defaults(
+        func=ci.cmd_all_green
+    )
 
     p = sub.add_parser("local", help="the whole pipeline on this machine")
     p.add_argument("--no-container", action="store_true", help="skip image, push, SBOM and deploy")

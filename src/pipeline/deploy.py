@@ -58,6 +58,7 @@ def deploy(
     *,
     timeout: float = 60,
     registry_token: str = "",
+    unverified_reason: str = "switched off explicitly (--no-verify)",
 ) -> Deployment:
     """Run every stage; a failure stops the rest and is recorded, never raised.
 
@@ -79,7 +80,7 @@ def deploy(
         result.steps.append(Step("resolve and pull", ok=False, detail=str(error)))
         return result
     if verify is None:
-        result.verification = "skipped: switched off explicitly (--no-verify)"
+        result.verification = f"not verified: {unverified_reason}"
     else:
         started = time.monotonic()
         try:
@@ -132,6 +133,13 @@ def render(result: Deployment, run_url: str = "") -> str:
         f"- digest: {md.code(result.digest or 'unresolved', 80)}",
         f"- verification: {md.inline(result.verification, 500)}",
     ]
+    if result.verification != "verified" and result.steps and result.digest:
+        lines += [
+            "",
+            "> [!WARNING]",
+            "> **NOT VERIFIED.** This image ran without a verified attestation: nothing shows that this "
+            f"repository's CI built it ({md.inline(result.verification, 300)}).",
+        ]
     if result.verified:
         lines.append(f"- signer: {md.code(result.verified.get('signer_workflow', ''), 300)}")
         lines.append(f"- run: {md.inline(result.verified.get('run_uri', ''), 300)}")

@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.pulls import SHA
 
 CI_PATH = ".github/workflows/ci.yml"
+DEPENDABOT = "dependabot[bot]"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
         return Decision(act=False, reason="head_sha or run id is malformed")
     trigger = run.get("event")
     branch = str(run.get("head_branch", ""))
+    actors = {str(_get(run, key, "login")) for key in ("actor", "triggering_actor")}
+    if trigger == "pull_request" and (DEPENDABOT in actors or branch.startswith("dependabot/")):
+        # CI builds and tests Dependabot's PRs but never pushes their image.
+        return Decision(act=False, reason="Dependabot pull request: CI pushed no image to deploy")
     owner = str(_get(run, "head_repository", "owner", "login"))
     if trigger == "push":
         if branch != "main":

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pipeline.pulls import require_sha
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
+# The tags CI writes itself: a branch must never overwrite one of them.
+_RESERVED = re.compile(r"(?:sha-.*|pr-[0-9]+|latest|[0-9]+(?:\.[0-9]+){0,2})", re.IGNORECASE)
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 MAX_TAG = 128
 
@@ -22,9 +24,15 @@ def sanitize_branch(branch: str) -> str:
 
     Leading '.' and '-' are not allowed by Docker, and a tag has at most 128
     characters. ``feat/a`` and ``feat-a`` both give ``feat-a``: that is why CD
-    deploys by digest, never by tag. Returns "" when nothing usable remains.
+    deploys by digest, never by tag. A branch named like a tag CI writes itself
+    (``sha-<commit>``, ``pr-7``, ``latest``, a version) gets a ``branch-``
+    prefix, so it cannot overwrite that tag. Returns "" when nothing usable
+    remains.
     """
-    return _UNSAFE.sub("-", branch).lstrip(".-")[:MAX_TAG]
+    tag = _UNSAFE.sub("-", branch).lstrip(".-")
+    if _RESERVED.fullmatch(tag):
+        tag = f"branch-{tag}"
+    return tag[:MAX_TAG]
 
 
 @dataclass(frozen=True)

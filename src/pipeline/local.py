@@ -116,7 +116,14 @@ class LocalPipeline:
         """Build from the working tree on the local base (the build reaches PyPI via the host)."""
         from sample_app import __version__  # noqa: PLC0415
 
-        build.build(self.ref.references, base=self.base, revision=self.sha, version=__version__, host_network=True)
+        build.build(
+            self.ref.references,
+            base=self.base,
+            revision=self.sha,
+            version=__version__,
+            host_network=True,
+            created=build.commit_time(self.sha),
+        )
         return f"base {self.base}"
 
     def push_image(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,17 @@ from pipeline.errors import CheckFailed, InputError
 
 ENV = "test"
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
+
+
+def plain_output_env(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """The environment for a tool whose output is parsed: no colour codes.
+
+    CI sets ``FORCE_COLOR`` for readable logs; hatch (rich) then writes escape
+    codes even into ``--json`` output, which is no longer JSON.
+    """
+    env = {k: v for k, v in environ.items() if k not in {"FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS"}}
+    env["NO_COLOR"] = "1"
+    return env
 
 
 def read_matrix(show_json: str | None = None) -> list[str]:
@@ -23,6 +35,7 @@ def read_matrix(show_json: str | None = None) -> list[str]:
                 text=True,
                 check=True,
                 timeout=60,
+                env=plain_output_env(os.environ),
             )
         except (OSError, subprocess.SubprocessError) as error:
             raise InputError(f"cannot read the matrix from hatch: {error}") from None

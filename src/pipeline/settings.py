@@ -13,6 +13,8 @@ from pipeline.errors import InputError
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_REGISTRY = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?")
+_BUILD_NETWORKS = {"", "default", "host", "none"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,14 @@ class Settings:
     actor: str = ""
     comment_author: str = "github-actions[bot]"
     max_wait: float = 60.0
+    # Where images go (ghcr.io on GitHub; the local registry under act) and how
+    # they are built and described; empty base means the Dockerfile's own.
+    image_registry: str = "ghcr.io"
+    base_image: str = ""
+    build_network: str = ""
+    # The repository variable ATTEST_IMAGES: "false" switches attestations off,
+    # and CD then deploys unverified and says so.
+    attest_images: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str]) -> Settings:
@@ -48,7 +58,20 @@ class Settings:
             max_wait = float(environ.get("PIPELINE_MAX_WAIT", "60"))
         except ValueError:
             raise InputError("PIPELINE_MAX_WAIT is not a number of seconds") from None
+        registry = environ.get("IMAGE_REGISTRY", "") or "ghcr.io"
+        if not _REGISTRY.fullmatch(registry):
+            raise InputError(f"IMAGE_REGISTRY is not a registry host: {registry[:80]!r}")
+        network = environ.get("IMAGE_BUILD_NETWORK", "")
+        if network not in _BUILD_NETWORKS:
+            raise InputError(f"IMAGE_BUILD_NETWORK must be one of {sorted(_BUILD_NETWORKS)}, not {network[:20]!r}")
+        attest = environ.get("ATTEST_IMAGES", "").strip().lower()
+        if attest not in {"", "true", "false"}:
+            raise InputError(f"ATTEST_IMAGES must be true or false, not {attest[:20]!r}")
         return cls(
+            image_registry=registry,
+            base_image=environ.get("BASE_IMAGE", ""),
+            build_network=network,
+            attest_images=attest != "false",
             api_url=environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/"),
             server_url=environ.get("GITHUB_SERVER_URL", DEFAULT_SERVER_URL).rstrip("/"),
             token=environ.get("GITHUB_TOKEN", ""),

@@ -75,7 +75,7 @@ def test_deploy_by_digest_reports_and_comments(pushed, fake_github, tmp_path, ca
     data = json.loads(out.read_text())
     assert data["ok"] is True
     assert data["digest"] == digest
-    assert data["verification"].startswith("skipped: switched off explicitly")
+    assert data["verification"] == "not verified: switched off explicitly (--no-verify)"
     runs = {s["name"]: s for s in data["steps"]}
     assert runs["run 2 3"]["exit_code"] == 0
     assert runs["run 2 abc"]["exit_code"] == 2
@@ -85,6 +85,21 @@ def test_deploy_by_digest_reports_and_comments(pushed, fake_github, tmp_path, ca
     assert comment["body"].startswith("<!-- sample-app-pipeline:cd-report -->")
     assert "Deployment to `preview` succeeded" in comment["body"]
     assert out.with_suffix(".md").read_text() == comment["body"]
+    assert "> **NOT VERIFIED.**" in comment["body"]
+
+
+def test_attestations_switched_off_deploy_unverified_and_say_why(pushed, tmp_path, fake_github, monkeypatch, capsys):
+    name, digest = pushed
+    monkeypatch.setenv("ATTEST_IMAGES", "false")
+    out = tmp_path / "cd.json"
+    status = main(["deploy", "--image", f"{name}:v1", "--output", str(out)])
+    assert status == 0, capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert data["digest"] == digest
+    assert (
+        data["verification"] == "not verified: attestations are switched off (repository variable ATTEST_IMAGES=false)"
+    )
+    assert "> **NOT VERIFIED.**" in out.with_suffix(".md").read_text()
 
 
 def test_the_resolved_digest_is_what_runs_after_the_tag_moves(pushed):

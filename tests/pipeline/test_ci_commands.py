@@ -157,18 +157,19 @@ def test_sbom_of_an_image_that_was_not_pushed(actions_env, monkeypatch, capsys):
     assert "SBOM of docker:ghcr.io/o/r:pr-7: 2 components" in capsys.readouterr().out
 
 
-def test_ci_report_combines_the_matrix_coverage(actions_env, fake_github, capsys):
+def test_ci_report_never_combines_data_measured_on_other_sources(actions_env, fake_github, capsys):
+    # The report job runs the base branch's code; a PR's data names a module the
+    # base does not have. Combining there crashed (NoSource); the coverage job does it.
     from coverage import CoverageData  # noqa: PLC0415
 
     reports = actions_env / "reports"
     reports.mkdir()
-    (actions_env / "app.py").write_text("a = 1\n")
     data = CoverageData(basename=str(reports / ".coverage.3.12"))
-    data.add_lines({str(actions_env / "app.py"): [1]})
+    data.add_lines({str(actions_env / "src" / "new_module.py"): [1]})
     data.write()
     assert main(["ci-report"]) == 0
-    assert "combined 1 data files" in capsys.readouterr().out
-    assert (reports / "coverage.xml").exists()
+    assert "combined" not in capsys.readouterr().out
+    assert not (reports / "coverage.xml").exists()
 
 
 def test_cd_deploy_for_main_reports_an_unreachable_registry(actions_env, monkeypatch, capsys):
@@ -229,3 +230,64 @@ def test_cd_comment_posts_the_report_or_says_there_is_none(actions_env, monkeypa
     monkeypatch.setenv("PR_NUMBER", "")
     assert main(["cd-comment", "--report", str(report)]) == 2
     assert "not a CD report" in capsys.readouterr().err
+
+
+def test_a_private_repository_stops_before_the_image_with_one_message(actions_env, monkeypatch, capsys):
+    path = actions_env / "event.json"
+    path.write_text(json.dumps({"repository": {"full_name": "octo/app", "private": True}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    assert main(["image-tags"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "private" in err
+    assert "ATTEST_IMAGES=false" in err
+    monkeypatch.setenv("ATTEST_IMAGES", "false")
+    assert main(["image-tags"]) == 0
+
+
+def test_image_tags_go_to_the_registry_the_environment_names(actions_env, monkeypatch):
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    monkeypatch.setenv("IMAGE_REGISTRY", "127.0.0.1:5000")
+    assert main(["image-tags"]) == 0
+    plan = json.loads((actions_env / "reports" / "image-plan.json").read_text())
+    assert plan["name"] == "127.0.0.1:5000/octo/app"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("IMAGE_REGISTRY", "ghcr.io/evil path"), ("IMAGE_BUILD_NETWORK", "bridge; rm"), ("ATTEST_IMAGES", "maybe")],
+)
+def test_bad_settings_are_usage_errors(actions_env, monkeypatch, capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    assert main(["image-tags"]) == 2
+    assert variable in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("needs", "status", "line"),
+    [
+        ({"lint": {"result": "success"}, "attest": {"result": "skipped"}}, 0, "attest: skipped (ok)"),
+        ({"lint": {"result": "success"}, "scan": {"result": "failure"}}, 0, "scan: failure (informational"),
+        ({"lint": {"result": "failure"}}, 1, "lint: failure (BLOCKS)"),
+        ({"image": {"result": "skipped"}}, 1, "image: skipped (BLOCKS)"),
+        ({"report": {"result": "cancelled"}}, 1, "report: cancelled (BLOCKS)"),
+        ({"attest": {"result": "failure"}}, 1, "attest: failure (BLOCKS)"),
+        ({"lint": "junk"}, 1, "lint: unknown (BLOCKS)"),
+    ],
+)
+def test_all_green_judges_every_job(monkeypatch, capsys, needs, status, line):
+    monkeypatch.setenv("NEEDS", json.dumps(needs))
+    assert main(["all-green"]) == status
+    assert line in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["", "[]", "{}", "not json"])
+def test_all_green_refuses_a_missing_needs(monkeypatch, capsys, value):
+    monkeypatch.setenv("NEEDS", value)
+    assert main(["all-green"]) == 2
+    assert "NEEDS" in capsys.readouterr().err

@@ -41,6 +41,10 @@ def event(**run):
         ({"head_sha": "main"}, False, "malformed"),
         ({"id": "1; rm"}, False, "malformed"),
         ({"event": "schedule"}, False, "not deployed"),
+        # CI never pushes a Dependabot PR's image: nothing to deploy, not a red CD.
+        ({"actor": {"login": "dependabot[bot]"}}, False, "Dependabot"),
+        ({"triggering_actor": {"login": "dependabot[bot]"}}, False, "Dependabot"),
+        ({"head_branch": "dependabot/pip/requests-2.99.0"}, False, "Dependabot"),
     ],
 )
 def test_cd_acts_only_on_successful_same_repo_ci_runs(run, act, reason):
@@ -126,3 +130,16 @@ def test_settings_refuse_bad_environment(monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_EVENT_PATH", "/nonexistent")
     assert main(["cd-guard"]) == 2
     assert "cannot read the event file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable", ["FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS"])
+def test_matrix_reads_hatch_when_the_job_forces_colour(variable, monkeypatch, capsys, tmp_path):
+    # ci.yml sets FORCE_COLOR=1 for readable logs; hatch then wrote escape codes
+    # before its JSON and the plan job failed on the first push.
+    monkeypatch.setenv(variable, "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    assert main(["matrix"]) == 0
+    versions = json.loads(capsys.readouterr().out)["python"]
+    assert versions == read_matrix()
+    assert "\x1b" not in (tmp_path / "out").read_text()

@@ -217,3 +217,19 @@ def test_image_name_and_tags():
 )
 def test_publish_decision(event_name, ref, event, expected):
     assert publish_decision(event_name, ref, event, "octo/app")[0] is expected
+
+
+@pytest.mark.parametrize(
+    "branch",
+    ["sha-" + "a" * 40, "SHA-" + "b" * 40, "pr-7", "latest", "1.2.3", "0.2", "7", "sha-anything"],
+)
+def test_a_branch_never_takes_a_tag_ci_writes_itself(branch):
+    tag = sanitize_branch(branch)
+    assert tag == f"branch-{branch}"
+    ref = image_ref("ghcr.io", "octo/app", "c" * 40, branch, 7)
+    assert ref.tags == (f"branch-{branch}", "pr-7", "sha-" + "c" * 40)
+
+
+@pytest.mark.parametrize("branch", ["feature/sha-x", "pr-7a", "preview", "v1.2.3", "shafts"])
+def test_ordinary_branches_keep_their_names(branch):
+    assert not sanitize_branch(branch).startswith("branch-")

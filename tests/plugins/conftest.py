@@ -43,7 +43,7 @@ def project(pytester, monkeypatch):
             ".toml",
             pyproject="[tool.pytest.ini_options]\n"
             # hypothesis' plugin costs 0.6 s per child run and plays no part here.
-            "addopts = ['-p', 'quality_gate', '-p', 'no:cacheprovider', '-p', 'no:hypothesispytest']\n"
+            "addopts = ['-p', 'quality_gate.plugin', '-p', 'no:cacheprovider', '-p', 'no:hypothesispytest']\n"
             "[tool.coverage.run]\nbranch = false\n"
             "[tool.coverage.report]\n" + "\n".join(report) + "\n" + extra,
         )
@@ -64,7 +64,7 @@ def gate_json(pytester):
 def _measure_plugin_module_code():
     """Re-run the plugin's module-level code under coverage.
 
-    ``-p quality_gate`` imports the plugin before pytest-cov starts measuring,
+    ``-p quality_gate.plugin`` imports the plugin before pytest-cov starts measuring,
     so its imports and definitions would count as missed. Reloading the pure
     modules executes them again while coverage runs; the registered hooks of
     this session are unaffected.

