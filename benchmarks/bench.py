@@ -152,7 +152,7 @@ def bench_render(runs: int) -> list[tuple[str, str, str, str]]:
 def bench_verify(runs: int) -> list[tuple[str, str, str, str]]:
     from pipeline import verify  # noqa: PLC0415
 
-    vectors = ROOT.parent / "shared" / "sigstore-vectors"
+    vectors = ROOT / "tests" / "pipeline" / "data" / "sigstore"
     bundle_path = vectors / "attestation-direct-workflow.sigstore.json"
     if not bundle_path.exists():
         return [row("one verification after import", "skipped: no vectors", "<= 50 ms", None)]

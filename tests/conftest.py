@@ -10,6 +10,41 @@ import pytest
 from fake_github import FakeGitHub, serve
 
 
+# What a workflow job (or the act runner) may set for the helpers: each test
+# starts without them, so the suite behaves alike locally, on GitHub and under
+# act. A test that needs one sets it.
+JOB_VARIABLES = (
+    "IMAGE_REGISTRY",
+    "BASE_IMAGE",
+    "IMAGE_BUILD_NETWORK",
+    "ATTEST_IMAGES",
+    "PIPELINE_COMMENT_AUTHOR",
+    "HEAD_SHA",
+    "HEAD_REF",
+    "HEAD_REPOSITORY",
+    "TRIGGER",
+    "PR_NUMBER",
+    "RUN_ID",
+    "RUN_ATTEMPT",
+    "FORK_HEAD",
+    "ENVIRONMENT",
+    "REPOSITORY_ID",
+    "REGISTRY_TOKEN",
+    "ATTESTATION_ID",
+    "ATTESTATION_URL",
+    "NEEDS",
+    "SIGSTORE_OFFLINE",
+    "SOURCE_DATE_EPOCH",
+    "GITHUB_REPOSITORY_ID",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_job_variables(monkeypatch):
+    for name in JOB_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def fake_github(monkeypatch):
     state = FakeGitHub()

@@ -1,4 +1,4 @@
-"""Verification against real Sigstore bundles from ../shared/sigstore-vectors."""
+"""Verification against real Sigstore bundles (tests/pipeline/data/sigstore, see its README)."""
 
 import json
 import os
@@ -10,10 +10,7 @@ from pipeline import verify
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "sigstore-vectors"
-needs_vectors = pytest.mark.skipif(
-    not (VECTORS / "vectors.json").exists(), reason=f"Sigstore vectors not found at {VECTORS}"
-)
+VECTORS = Path(__file__).resolve().parent / "data" / "sigstore"
 DIRECT = "attestation-direct-workflow.sigstore.json"
 DIRECT_DIGEST = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
 BEACON = "sigstore-conformance/extremely-dangerous-public-oidc-beacon"
@@ -43,7 +40,6 @@ def message_signature_args(**overrides):
     return [*args, "--artifact", str(VECTORS / "message-signature-workflow.artifact")]
 
 
-@needs_vectors
 def test_direct_workflow_attestation_verifies(capsys):
     assert main([*direct_args(), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -52,7 +48,6 @@ def test_direct_workflow_attestation_verifies(capsys):
     assert result["subject"] == f"sha256:{DIRECT_DIGEST}"
 
 
-@needs_vectors
 def test_reusable_workflow_attestation_verifies(capsys):
     args = direct_args(
         **{
@@ -79,20 +74,17 @@ CUSTOM = {
 }
 
 
-@needs_vectors
 def test_custom_issuer_verifies_only_with_its_issuer(capsys):
     assert main(direct_args(**CUSTOM, **{"--issuer": "https://token.actions.githubusercontent.com/hammer-time"})) == 0
     assert main(direct_args(**CUSTOM)) == 1
     assert "refused" in capsys.readouterr().err
 
 
-@needs_vectors
 def test_message_signature_verifies_as_an_artifact(capsys):
     assert main(message_signature_args(**{"--run-id": "8347481628"})) == 0
     assert "verified: sha256:a0cfc712" in capsys.readouterr().out
 
 
-@needs_vectors
 @pytest.mark.parametrize(
     ("override", "reason"),
     [
@@ -128,7 +120,6 @@ def flip(text):
     return base64.b64encode(bytes(raw)).decode()
 
 
-@needs_vectors
 @pytest.mark.parametrize("where", ["payload", "signature", "certificate"])
 def test_one_flipped_byte_is_refused(tmp_path, capsys, where):
     def mutate(data):
@@ -146,7 +137,6 @@ def test_one_flipped_byte_is_refused(tmp_path, capsys, where):
     assert capsys.readouterr().err.startswith("error: ")
 
 
-@needs_vectors
 def test_truncated_json_is_bad_input(tmp_path, capsys):
     path = tmp_path / "t.json"
     path.write_text((VECTORS / DIRECT).read_text()[:500])
@@ -163,7 +153,6 @@ def test_unreadable_and_non_bundle_files_are_bad_input(tmp_path, capsys):
     assert "not a Sigstore bundle" in err
 
 
-@needs_vectors
 def test_bundles_from_the_api(fake_github, monkeypatch, capsys):
     bundle = json.loads((VECTORS / DIRECT).read_text())
     fake_github.attestations[DIRECT_DIGEST] = [
@@ -242,13 +231,11 @@ def test_trust_root_failure_is_one_clear_line(monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("error: cannot load Sigstore's trust root (TUFError)")
 
 
-@needs_vectors
 def test_message_signature_for_another_repository_is_refused(capsys):
     assert main(message_signature_args(**{"--repository": "octo/app"})) == 1
     assert capsys.readouterr().err.startswith("error: refused: ")
 
 
-@needs_vectors
 def test_offline_trust_root_leaves_the_users_cache_setting_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "mine"))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
