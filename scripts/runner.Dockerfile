@@ -7,11 +7,12 @@ ARG BASE_IMAGE=local/debian-python:bookworm
 FROM ${BASE_IMAGE}
 # git for checkout and the gate's changed-lines, the shared libraries that the
 # machine's own interpreters (mounted read-only by setup-python's stand-in)
-# link against, and zstd/xz for tarballs. No Node: every action is a stand-in.
+# link against, zstd/xz for tarballs, and Node (act evaluates hashFiles() with
+# it, as GitHub's runner image has it; every action itself is a stand-in).
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       git curl xz-utils zstd libssl3 libffi8 libsqlite3-0 libbz2-1.0 liblzma5 \
-      libreadline8 libncursesw6 libgdbm6 zlib1g libuuid1 libexpat1 tzdata \
+      libreadline8 libncursesw6 libgdbm6 zlib1g libuuid1 libexpat1 tzdata nodejs \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 # The Docker client of this machine (static); the engine is the host's, reached
 # through the socket act mounts into each job.

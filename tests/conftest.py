@@ -9,7 +9,6 @@ import pytest
 
 from fake_github import FakeGitHub, serve
 
-
 # What a workflow job (or the act runner) may set for the helpers: each test
 # starts without them, so the suite behaves alike locally, on GitHub and under
 # act. A test that needs one sets it.
@@ -36,6 +35,12 @@ JOB_VARIABLES = (
     "SIGSTORE_OFFLINE",
     "SOURCE_DATE_EPOCH",
     "GITHUB_REPOSITORY_ID",
+    # The job's own files: a test must never write the real job's outputs.
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_EVENT_PATH",
 )
 
 

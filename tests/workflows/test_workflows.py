@@ -279,13 +279,21 @@ def test_the_helpers_environment_is_locked_with_hashes():
     assert hatch["template"] == "helpers"
     assert hatch["skip-install"] is True
     assert hatch["dependencies"] == []
-    assert "--require-hashes" in hatch["scripts"]["locked"]
-    lock = (ROOT / ".github" / "helpers-requirements.txt").read_text()
+    assert "--require-hashes --no-deps -r .github/helpers-requirements.txt" in hatch["scripts"]["locked"]
+    assert hatch["scripts"]["ci"][0] == "locked"
+
+
+@pytest.mark.parametrize(
+    ("group", "lock"),
+    [("helpers", ".github/helpers-requirements.txt"), ("workflows", "tests/workflows/act-requirements.txt")],
+)
+def test_locked_tools_pin_and_hash_what_their_group_names(group, lock):
+    lock = (ROOT / lock).read_text()
     pins = re.findall(r"^([a-z0-9-]+)==\S+ \\$", lock, re.MULTILINE)
     assert pins
     for block in lock.split("==")[1:]:
         assert "--hash=sha256:" in block
-    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["helpers"]
+    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"][group]
     for requirement in group:
         name, version = requirement.split("==")
         assert f"{name}=={version} " in lock, f"{requirement} is not what the lock pins"

@@ -2,7 +2,8 @@
 
 The runner copies this file into both stand-ins. One folder per artifact under $ACT_ARTIFACTS, a folder the runner mounts
 into every job of one workflow run. Standard library only: it runs on the
-runner's system Python.
+runner's system Python (/usr/bin/python3), never on the interpreter a job
+put first on PATH, as the real actions run on the runner's Node.
 """
 
 import fnmatch
