@@ -260,6 +260,9 @@ class World:
             # image, so the Docker end-to-end tests skip there (they share this
             # machine's engine through the socket); `hatch run test` runs them.
             "LOCAL_BASE_IMAGE": "absent/on-github-runners:none",
+            # Each GitHub runner has cores of its own; here the matrix's cells
+            # share this machine's, so `-n auto` starts one worker per cell.
+            "PYTEST_XDIST_AUTO_NUM_WORKERS": "1",
         }
         for version, prefix in self.pythons.items():
             env[f"ACT_PYTHON_{version.replace('.', '_')}"] = prefix
