@@ -34,6 +34,11 @@ class FakeGitHub:
         self.login = "github-actions[bot]"
         self.per_page = 2
         self.artifacts: list[dict] = []
+        # Statuses for POSTs that are applied and then answered with this error
+        # (the reply is lost after GitHub created the comment).
+        self.lost_replies: list[int] = []
+        # Statuses for POSTs that fail before anything is applied.
+        self.post_faults: list[int] = []
 
 
 def make_handler(state: FakeGitHub):
@@ -116,6 +121,8 @@ def make_handler(state: FakeGitHub):
             state.requests.append(("POST", self.path))
             if self._fault():
                 return None
+            if state.post_faults:
+                return self._send(state.post_faults.pop(0), {"message": "Server Error"})
             m = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", self.path)
             if not m:
                 return self._send(404, {"message": "Not Found"})
@@ -127,6 +134,8 @@ def make_handler(state: FakeGitHub):
                 "html_url": f"https://example.invalid/c/{state.next_id}",
             }
             state.comments.setdefault(int(m[1]), []).append(comment)
+            if state.lost_replies:
+                return self._send(state.lost_replies.pop(0), {"message": "Server Error"})
             return self._send(201, comment)
 
         def do_PATCH(self):

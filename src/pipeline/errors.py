@@ -22,6 +22,12 @@ class InputError(PipelineError):
 class GitHubError(PipelineError):
     """The GitHub API refused or failed; the message says what to do."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, *, rate_limited: bool = False, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        # A rate limit that outlasted the run's wait budget: not a permission problem.
+        self.rate_limited = rate_limited
+        # A write that failed in a way that may still have been applied (5xx, timeout).
+        self.uncertain = uncertain

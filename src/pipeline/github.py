@@ -2,8 +2,12 @@
 
 Built on ``requests`` (already a dependency of sigstore). Retry policy:
 connection errors and 5xx are retried with exponential backoff a bounded
-number of times; 429 and rate-limited 403 wait for ``Retry-After`` or
-``x-ratelimit-reset``, but never longer than ``max_wait`` seconds in total.
+number of times, but only for idempotent methods: a POST that failed that way
+may have been applied, so it is never re-sent blindly (the caller looks
+first; see ``comments.upsert``). 429 and rate-limited 403 (primary and
+secondary limits) wait for ``Retry-After`` or ``x-ratelimit-reset``, but all
+waits of one client together never exceed ``max_wait`` seconds: the budget
+is the run's, not each call's.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ API_VERSION = "2022-11-28"
 TIMEOUT = (5, 30)  # connect, read
 RETRIES = 4
 BACKOFF = 0.5
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+SECONDARY_WAIT = 60.0  # GitHub: wait at least a minute after a secondary rate limit
 
 
 class GitHub:
@@ -36,6 +42,7 @@ class GitHub:
         self.settings = settings
         self._sleep = sleep
         self._clock = clock
+        self.waited = 0.0
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -56,37 +63,43 @@ class GitHub:
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:  # noqa: ANN401
         """One call with retries; raises ``GitHubError`` on a final failure."""
         url = self.url(path)
-        waited = 0.0
+        retry = method.upper() in IDEMPOTENT
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._session.request(method, url, timeout=TIMEOUT, **kwargs)
             except requests.RequestException as error:
-                if attempt > RETRIES:
+                if not retry or attempt > RETRIES:
                     raise GitHubError(
                         f"{method} {path}: cannot reach {self.settings.api_url} "
-                        f"after {attempt} attempts ({type(error).__name__})"
+                        f"after {attempt} attempt{'s' if attempt > 1 else ''} ({type(error).__name__})",
+                        uncertain=not retry,
                     ) from None
                 self._sleep(BACKOFF * 2 ** (attempt - 1))
                 continue
             delay = self._rate_limit_delay(response)
             if delay is not None:
-                if waited + delay > self.settings.max_wait:
+                if self.waited + delay > self.settings.max_wait:
                     raise GitHubError(
-                        f"{method} {path}: rate limited by GitHub; the reset is "
-                        f"{delay:.0f}s away, more than the {self.settings.max_wait:.0f}s this "
-                        "run may wait (PIPELINE_MAX_WAIT). Re-run the job later.",
+                        f"{method} {path}: rate limited by GitHub (HTTP {response.status_code}); "
+                        f"{delay:.0f}s more would exceed the {self.settings.max_wait:.0f}s this run may "
+                        f"wait in all (PIPELINE_MAX_WAIT; {self.waited:.0f}s spent). Re-run the job later.",
                         response.status_code,
+                        rate_limited=True,
                     )
-                waited += delay
+                self.waited += delay
                 self._sleep(delay)
                 continue
-            if response.status_code >= 500 and attempt <= RETRIES:
+            if response.status_code >= 500 and retry and attempt <= RETRIES:
                 self._sleep(BACKOFF * 2 ** (attempt - 1))
                 continue
             if response.status_code >= 400:
-                raise GitHubError(_explain(method, path, response), response.status_code)
+                raise GitHubError(
+                    _explain(method, path, response),
+                    response.status_code,
+                    uncertain=response.status_code >= 500 and not retry,
+                )
             return response
 
     def _rate_limit_delay(self, response: requests.Response) -> float | None:
@@ -100,8 +113,8 @@ class GitHub:
             reset = response.headers.get("x-ratelimit-reset", "")
             if reset.isdigit():
                 return max(float(reset) - self._clock(), 0.0) + 1.0
-        if response.status_code == 429:
-            return 60.0
+        if response.status_code == 429 or _is_secondary_limit(response):
+            return SECONDARY_WAIT
         return None
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401
@@ -142,6 +155,15 @@ class GitHub:
                 # The session carries the token: never follow a link off the API.
                 raise GitHubError(f"GET {path}: the next page points outside {self.settings.api_url}")
             query = None  # the next link carries its own query
+
+
+def _is_secondary_limit(response: requests.Response) -> bool:
+    """A 403 that is GitHub's secondary rate limit (it says so in the message)."""
+    try:
+        message = str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        return False
+    return "secondary rate limit" in message.lower()
 
 
 def _explain(method: str, path: str, response: requests.Response) -> str:

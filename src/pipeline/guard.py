@@ -28,6 +28,7 @@ class Decision:
     environment: str = ""
     fork_head: str = ""
     ref: str = ""
+    pull_requests: str = ""  # the PR numbers the event names, comma-separated digits
 
     def outputs(self) -> dict[str, str]:
         """Step outputs (only validated strings)."""
@@ -41,6 +42,7 @@ class Decision:
             "environment": self.environment,
             "fork-head": self.fork_head,
             "ref": self.ref,
+            "pull-requests": self.pull_requests,
         }
 
 
@@ -79,5 +81,21 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
         return Decision(True, "push to main", sha, run_id, attempt, "push", "production", ref="refs/heads/main")
     if trigger == "pull_request":
         fork_head = f"{owner}:{branch}" if re.fullmatch(r"[\w.-]+:[\w./-]+", f"{owner}:{branch}") else ""
-        return Decision(True, "pull request", sha, run_id, attempt, "pull_request", "preview", fork_head)
+        named = run.get("pull_requests")
+        numbers = [
+            str(pr["number"])
+            for pr in (named if isinstance(named, list) else [])
+            if isinstance(pr, dict) and isinstance(pr.get("number"), int) and pr["number"] > 0
+        ]
+        return Decision(
+            True,
+            "pull request",
+            sha,
+            run_id,
+            attempt,
+            "pull_request",
+            "preview",
+            fork_head,
+            pull_requests=",".join(numbers[:20]),
+        )
     return Decision(act=False, reason=f"trigger {str(trigger)[:30]!r} is not deployed")

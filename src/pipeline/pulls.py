@@ -22,6 +22,7 @@ class PullRequest:
     head_ref: str
     head_repository: str
     base_ref: str
+    why: str = ""  # how it was chosen, when more than one PR has this head
 
 
 def require_sha(sha: str) -> str:
@@ -31,8 +32,9 @@ def require_sha(sha: str) -> str:
     return sha
 
 
-def _matching(items: list[Any], sha: str, repository: str) -> PullRequest | None:
-    """The PR whose head is exactly ``sha`` and whose base is this repository."""
+def _matching(items: list[Any], sha: str, repository: str) -> list[PullRequest]:
+    """Every open PR whose head is exactly ``sha`` and whose base is this repository."""
+    found = []
     for item in items:
         try:
             if (
@@ -41,18 +43,42 @@ def _matching(items: list[Any], sha: str, repository: str) -> PullRequest | None
                 and item["base"]["repo"]["full_name"].lower() == repository.lower()
             ):
                 head_repo = (item["head"].get("repo") or {}).get("full_name", "")
-                return PullRequest(
-                    number=int(item["number"]),
-                    head_ref=str(item["head"]["ref"]),
-                    head_repository=str(head_repo),
-                    base_ref=str(item["base"]["ref"]),
+                found.append(
+                    PullRequest(
+                        number=int(item["number"]),
+                        head_ref=str(item["head"]["ref"]),
+                        head_repository=str(head_repo),
+                        base_ref=str(item["base"]["ref"]),
+                    )
                 )
         except (KeyError, TypeError, ValueError):
             raise GitHubError("unexpected pull request data in the API reply") from None
-    return None
+    return found
 
 
-def find_pull_request(github: GitHub, repository: str, sha: str, fork_head: str = "") -> PullRequest | None:
+def choose(candidates: list[PullRequest], preferred: tuple[int, ...] = ()) -> PullRequest | None:
+    """One PR for a commit, saying why when there was a choice.
+
+    Two open PRs can share a head commit (the same branch into two bases, or
+    a branch opened twice). The one the ``workflow_run`` event names wins;
+    otherwise the oldest (lowest number), which is stable across runs.
+    """
+    unique = sorted({pr.number: pr for pr in candidates}.values(), key=lambda pr: pr.number)
+    if len(unique) <= 1:
+        return unique[0] if unique else None
+    numbers = ", ".join(f"#{pr.number}" for pr in unique)
+    named = [pr for pr in unique if pr.number in preferred]
+    if named:
+        pick, why = named[0], "the one the workflow_run event names"
+    else:
+        pick, why = unique[0], "the oldest; the workflow_run event names none of them"
+    why = f"{numbers} share this head; chose #{pick.number}, {why}"
+    return PullRequest(pick.number, pick.head_ref, pick.head_repository, pick.base_ref, why)
+
+
+def find_pull_request(
+    github: GitHub, repository: str, sha: str, fork_head: str = "", preferred: tuple[int, ...] = ()
+) -> PullRequest | None:
     """Look the PR up by commit, then (fork PRs) by ``owner:branch``.
 
     ``None`` is an answer: a push to main has no PR.
@@ -60,7 +86,7 @@ def find_pull_request(github: GitHub, repository: str, sha: str, fork_head: str 
     require_sha(sha)
     items = list(github.paginate(f"/repos/{repository}/commits/{sha}/pulls"))
     found = _matching(items, sha, repository)
-    if found is None and fork_head:
+    if not found and fork_head:
         items = list(github.paginate(f"/repos/{repository}/pulls", {"head": fork_head, "state": "open"}))
         found = _matching(items, sha, repository)
-    return found
+    return choose(found, preferred)

@@ -109,24 +109,38 @@ def _matrix(inputs: ReportInputs) -> str:
     )
 
 
-def _failures(inputs: ReportInputs) -> str:
+def _failures(inputs: ReportInputs, budget: int = COMMENT_LIMIT) -> str:
+    """As many failures as fit in ``budget`` characters (at most MAX_FAILURES), then a count.
+
+    Failures matter most after the verdict: they are never dropped as a
+    section, only shortened, so a huge report still names the first ones.
+    """
     failed = [
         (interp.python, t) for interp in inputs.interpreters for t in _tests(interp) if t.outcome in ("failed", "error")
     ]
     if not failed:
         return "**Failed tests**: none"
-    lines = [f"**Failed tests** ({len(failed)})", ""]
+    head = f"**Failed tests** ({len(failed)})\n"
+    blocks: list[str] = []
+    used = len(head) + 80  # room for the "… and N more" line
     for python, test in failed[:MAX_FAILURES]:
-        lines += [
-            "<details>",
-            f"<summary>{md.inline(test.name, 200)} (Python {md.inline(python, 10)}, {test.outcome})</summary>",
-            "",
-            md.code_block(test.message or "(no message)", 1500),
-            "",
-            "</details>",
-        ]
-    if len(failed) > MAX_FAILURES:
-        lines.append(f"… and {len(failed) - MAX_FAILURES} more in the JUnit artifacts.")
+        block = "\n".join(
+            [
+                "<details>",
+                f"<summary>{md.inline(test.name, 200)} (Python {md.inline(python, 10)}, {test.outcome})</summary>",
+                "",
+                md.code_block(test.message or "(no message)", 1500),
+                "",
+                "</details>",
+            ]
+        )
+        if used + len(block) + 1 > budget:
+            break
+        blocks.append(block)
+        used += len(block) + 1
+    lines = [head, *blocks]
+    if len(failed) > len(blocks):
+        lines.append(f"… and {len(failed) - len(blocks)} more in the JUnit artifacts.")
     return "\n".join(lines)
 
 
@@ -229,11 +243,15 @@ def render(
 ) -> str:
     """The whole report, cut to ``limit`` characters by dropping low-priority parts."""
     _, gate_text = combined_verdict(inputs)
+    headline, matrix = _headline(inputs), _matrix(inputs)
+    # What the failures may use: the limit less the three parts above them and
+    # room for the "cut to fit" note.
+    budget = limit - len(headline) - len(matrix) - len(gate_text) - 400
     sections = [  # display order; the number is the priority when cutting
-        ("verdict", _headline(inputs), 0),
-        ("interpreters", _matrix(inputs), 1),
+        ("verdict", headline, 0),
+        ("interpreters", matrix, 1),
         ("gate", gate_text, 2),
-        ("failed tests", _failures(inputs), 3),
+        ("failed tests", _failures(inputs, budget), 3),
         ("slowest tests", _slowest(inputs), 10),
         ("files below the threshold", _weak_files(inputs), 8),
         ("artifacts", _artifacts(inputs), 7),

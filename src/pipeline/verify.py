@@ -26,6 +26,10 @@ SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 DIGEST = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
+_ATTEMPT = re.compile(r"[1-9][0-9]{0,5}")
+MAX_REASON = 240
 
 # Fulcio certificate extensions (v2, DER UTF8String), read for the result.
 _OIDS = {
@@ -82,26 +86,43 @@ class Expectations:
         return f"{self.server_url}/{self.signer_workflow}"
 
     @property
-    def run_uris(self) -> list[str]:
-        """The exact run that must have signed, in any attempt up to ``run_attempt``.
+    def run_base(self) -> str:
+        """The run's URI without its attempt ("" when no run is pinned)."""
+        return f"{self.repository_uri}/actions/runs/{self.run_id}/attempts" if self.run_id else ""
 
-        Re-running only the failed jobs of a run keeps the attestation of an
-        earlier attempt; it is still that run's, so every attempt so far is
-        accepted, and no other run.
+    def validate(self) -> None:
+        """Every value the policy compares must be present and well formed.
+
+        sigstore's identity policy skips an empty value: an empty issuer would
+        switch the issuer check off. So nothing is built until each one holds.
         """
-        if not self.run_id:
-            return []
-        if not (self.run_id.isdigit() and self.run_attempt.isdigit() and int(self.run_attempt) >= 1):
-            raise InputError("run id and attempt must be positive numbers")
-        base = f"{self.repository_uri}/actions/runs/{self.run_id}/attempts"
-        return [f"{base}/{n}" for n in range(1, int(self.run_attempt) + 1)]
+        problems = []
+        if not self.issuer.startswith("https://") or len(self.issuer) <= len("https://"):
+            problems.append(f"the issuer must be an https URL, not {self.issuer[:60]!r}")
+        if not self.server_url.startswith("https://") or len(self.server_url) <= len("https://"):
+            problems.append(f"the server URL must be an https URL, not {self.server_url[:60]!r}")
+        if not _REPOSITORY.fullmatch(self.repository):
+            problems.append(f"the repository must be owner/name, not {self.repository[:60]!r}")
+        if not self.ref.startswith("refs/") or len(self.ref) <= len("refs/"):
+            problems.append(f"the ref must be a full ref (refs/...), not {self.ref[:60]!r}")
+        if not self.signer_workflow.strip() or any(c.isspace() for c in self.signer_workflow):
+            problems.append(f"the signer workflow must be a path, not {self.signer_workflow[:60]!r}")
+        if self.repository_id and not _NUMBER.fullmatch(self.repository_id):
+            problems.append(f"the repository id must be a number, not {self.repository_id[:30]!r}")
+        if self.run_id and not _NUMBER.fullmatch(self.run_id):
+            problems.append(f"the run id must be a positive number, not {self.run_id[:30]!r}")
+        if not _ATTEMPT.fullmatch(self.run_attempt):
+            problems.append(f"the run attempt must be a number from 1 to 999999, not {self.run_attempt[:30]!r}")
+        if self.build_config and not self.build_config.startswith(".github/"):
+            problems.append(f"the build config must be a .github/ path, not {self.build_config[:60]!r}")
+        if problems:
+            raise InputError("; ".join(problems))
 
     def policy(self) -> Any:  # noqa: ANN401 - sigstore's policy type
         """One ``AllOf`` of exact checks; optional ones only when given."""
         from sigstore.verify import policy  # noqa: PLC0415 - heavy import, only when verifying
 
-        if not self.repository or not self.ref:
-            raise InputError("verification needs the repository and the ref")
+        self.validate()
         checks: list[Any] = [
             policy.Identity(identity=self.signer_uri, issuer=self.issuer),
             policy.OIDCBuildSignerURI(self.signer_uri),
@@ -110,14 +131,36 @@ class Expectations:
         ]
         if self.repository_id:
             checks.append(policy.OIDCSourceRepositoryIdentifier(self.repository_id))
-        runs = [policy.OIDCRunInvocationURI(uri) for uri in self.run_uris]
-        if len(runs) == 1:
-            checks.append(runs[0])
-        elif runs:
-            checks.append(policy.AnyOf(runs))
+        if self.run_id:
+            checks.append(RunAttempts(self.run_base, int(self.run_attempt)))
         if self.build_config:
             checks.append(policy.OIDCBuildConfigURI(f"{self.repository_uri}/{self.build_config}@{self.ref}"))
         return policy.AllOf(checks)
+
+
+class RunAttempts:
+    """A sigstore policy: the certificate's run is this run, attempt 1 to ``last``.
+
+    Re-running only the failed jobs of a run keeps the attestation of an
+    earlier attempt; it is still that run's, so every attempt so far is
+    accepted, and no other run. The URI is parsed, not compared against one
+    candidate per attempt, so any attempt number costs the same.
+    """
+
+    def __init__(self, base: str, last: int) -> None:
+        self.base, self.last = base, last
+
+    def verify(self, cert: Any) -> None:  # noqa: ANN401 - x509 certificate
+        """Raise sigstore's ``VerificationError`` unless the run URI matches."""
+        from sigstore.errors import VerificationError  # noqa: PLC0415
+
+        uri = _certificate_claims(cert)["run_uri"]
+        attempt = uri.removeprefix(self.base + "/") if uri.startswith(self.base + "/") else ""
+        if not (_ATTEMPT.fullmatch(attempt) and int(attempt) <= self.last):
+            raise VerificationError(
+                f"Certificate's run invocation URI does not match (got {uri[:200]}, "
+                f"expected {self.base}/1 to /{self.last})"
+            )
 
 
 @dataclass(frozen=True)
@@ -165,18 +208,90 @@ def _certificate_claims(certificate: Any) -> dict[str, str]:  # noqa: ANN401 - x
     return claims
 
 
+def reason(error: BaseException | str) -> str:
+    """One line a person can act on: no raw bytes, never cut mid-word."""
+    text = " ".join(str(error).split())
+    text = re.sub(r"b(['\"])(?:\\.|(?!\1).){40,}?\1", "<bytes>", text)
+    known = re.search(r"Unsupported DSSE log entry type: (\S+)", text)
+    if known:
+        return (
+            f"its transparency-log entry is {known.group(1)}; only dsse/0.0.1 (and hashedrekord) "
+            "entries can be verified"
+        )
+    if type(error).__name__ == "CertValidationError" or "certificate chain" in text:
+        return (
+            "its certificate does not chain to a trusted Fulcio root: it was signed by another Sigstore "
+            "instance (staging, or GitHub's private instance for private repositories)"
+        )
+    if len(text) > MAX_REASON:
+        text = text[:MAX_REASON].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    return text
+
+
+def _json_field(error: Exception) -> str:
+    """The bundle field a loading error names, for "which field is malformed"."""
+    match = re.search(r"(?:field|key)[ :]+['\"]?([A-Za-z_.]+)", str(error))
+    return f" (field {match.group(1)})" if match else ""
+
+
 def parse_bundle(data: bytes, origin: str) -> Any:  # noqa: ANN401 - sigstore Bundle
-    """A sigstore bundle from JSON bytes; bad input is a usage error (exit 2)."""
-    from sigstore.models import Bundle, InvalidBundle  # noqa: PLC0415
+    """A sigstore bundle from JSON bytes; anything else is refused (exit 1)."""
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
+    from sigstore.models import Bundle  # noqa: PLC0415
 
     try:
-        json.loads(data)
+        document = json.loads(data)
+    except RecursionError:
+        raise CheckFailed(f"refused: {origin} is JSON nested too deeply to be a bundle") from None
     except ValueError:
-        raise InputError(f"{origin}: not JSON") from None
+        raise CheckFailed(f"refused: {origin} is not JSON") from None
+    if not isinstance(document, dict):
+        raise CheckFailed(f"refused: {origin} is JSON but not an object, so not a Sigstore bundle")
+    kind = _unsupported_log_entry(document)
+    if kind:
+        raise CheckFailed(
+            f"refused: {origin}: its transparency-log entry is {kind}; only dsse/0.0.1 and hashedrekord "
+            "entries can be verified"
+        )
     try:
         return Bundle.from_json(data)
-    except (InvalidBundle, ValueError, KeyError, TypeError) as error:
-        raise InputError(f"{origin}: not a Sigstore bundle ({str(error)[:120]})") from None
+    except RecursionError:
+        raise CheckFailed(f"refused: {origin} is nested too deeply to be a bundle") from None
+    except (SigstoreError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise CheckFailed(
+            f"refused: {origin} is not a valid Sigstore bundle{_json_field(error)}: {reason(error)}"
+        ) from None
+
+
+_SUPPORTED_ENTRIES = {("dsse", "0.0.1"), ("hashedrekord", "0.0.1"), ("hashedrekord", "0.0.2")}
+
+
+def _unsupported_log_entry(document: dict[str, Any]) -> str:
+    """``kind/version`` of a log entry sigstore cannot verify, or ""."""
+    material = document.get("verificationMaterial")
+    entries = material.get("tlogEntries") if isinstance(material, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        kind_version = entry.get("kindVersion") if isinstance(entry, dict) else None
+        if isinstance(kind_version, dict):
+            pair = (str(kind_version.get("kind", ""))[:40], str(kind_version.get("version", ""))[:20])
+            if pair not in _SUPPORTED_ENTRIES:
+                return "/".join(pair)
+    return ""
+
+
+def read_bundles(data: bytes, origin: str) -> list[tuple[str, bytes]]:
+    """One bundle, or JSON Lines of bundles (what `gh attestation download` writes).
+
+    A file that is one JSON document (however it is indented) is one bundle;
+    otherwise each non-empty line is a candidate of its own.
+    """
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        lines = [line for line in data.splitlines() if line.strip()]
+        if len(lines) > 1:
+            return [(f"{origin} line {n}", line) for n, line in enumerate(lines, 1)]
+    return [(origin, data)]
 
 
 def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str, Any]:
@@ -187,6 +302,8 @@ def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str,
         statement = json.loads(payload)
     except ValueError:
         raise CheckFailed("refused: the attested statement is not JSON") from None
+    except RecursionError:
+        raise CheckFailed("refused: the attested statement is nested too deeply") from None
     if not isinstance(statement, dict) or statement.get("_type") != IN_TOTO_STATEMENT_V1:
         raise CheckFailed("refused: the statement is not an in-toto v1 statement")
     if statement.get("predicateType") != SLSA_PROVENANCE_V1:
@@ -194,15 +311,11 @@ def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str,
             f"refused: predicate is {str(statement.get('predicateType'))[:100]!r}, expected {SLSA_PROVENANCE_V1}"
         )
     subjects = statement.get("subject")
-    digests = (
-        [
-            s.get("digest", {}).get("sha256")
-            for s in subjects
-            if isinstance(s, dict) and isinstance(s.get("digest"), dict)
-        ]
-        if isinstance(subjects, list)
-        else []
-    )
+    if not isinstance(subjects, list) or not subjects:
+        raise CheckFailed("refused: the statement has no subject list")
+    digests = [
+        s["digest"].get("sha256") for s in subjects if isinstance(s, dict) and isinstance(s.get("digest"), dict)
+    ]
     if digest not in digests:
         raise CheckFailed(f"refused: no subject has the digest sha256:{digest}")
     return statement
@@ -247,26 +360,26 @@ def verify_attestation(
     trust: Any,  # noqa: ANN401
 ) -> Verified:
     """Signature, certificate policy, then statement; raises ``CheckFailed``."""
-    from sigstore.errors import VerificationError  # noqa: PLC0415
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
 
     if bundle._dsse_envelope is None:  # noqa: SLF001 - no public accessor in sigstore 4.5
         raise CheckFailed("refused: the bundle holds a message signature, not an attestation (no DSSE envelope)")
     try:
         payload_type, payload = trust.verify_dsse(bundle, expected.policy())
-    except VerificationError as error:
-        raise CheckFailed(f"refused: {error}") from None
+    except (SigstoreError, ValueError) as error:
+        raise CheckFailed(f"refused: {reason(error)}") from None
     statement = check_statement(payload_type, payload, digest)
     return _verified(bundle, str(statement["predicateType"]), digest)
 
 
 def verify_artifact(bundle: Any, expected: Expectations, artifact: bytes, trust: Any) -> Verified:  # noqa: ANN401
     """A message signature over exact bytes (not an attestation)."""
-    from sigstore.errors import VerificationError  # noqa: PLC0415
+    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
 
     try:
         trust.verify_artifact(artifact, bundle, expected.policy())
-    except VerificationError as error:
-        raise CheckFailed(f"refused: {error}") from None
+    except (SigstoreError, ValueError) as error:
+        raise CheckFailed(f"refused: {reason(error)}") from None
     return _verified(bundle, "", hashlib.sha256(artifact).hexdigest())
 
 
@@ -287,7 +400,11 @@ def _verified(bundle: Any, predicate_type: str, digest: str) -> Verified:  # noq
 
 
 def fetch_bundles(github: GitHub, repository: str, digest: str) -> list[tuple[str, bytes]]:
-    """Every attestation bundle GitHub stores for the digest (all pages)."""
+    """Every attestation bundle GitHub stores for the digest (all pages).
+
+    An item that is neither an inline bundle nor a link is kept as an empty
+    candidate, so it is refused with its reason and the others are still tried.
+    """
     path = f"/repos/{repository}/attestations/sha256:{digest}"
     bundles = []
     for index, item in enumerate(github.paginate(path)):
@@ -295,9 +412,12 @@ def fetch_bundles(github: GitHub, repository: str, digest: str) -> list[tuple[st
         if isinstance(item, dict) and isinstance(item.get("bundle"), dict):
             bundles.append((origin, json.dumps(item["bundle"]).encode()))
         elif isinstance(item, dict) and isinstance(item.get("bundle_url"), str):
-            bundles.append((origin, github.download(item["bundle_url"])))
+            try:
+                bundles.append((origin, github.download(item["bundle_url"])))
+            except GitHubError as error:
+                bundles.append((f"{origin} (download failed: {reason(error)})", b""))
         else:
-            raise GitHubError(f"{origin}: neither an inline bundle nor a bundle_url")
+            bundles.append((f"{origin} (neither an inline bundle nor a bundle_url)", b""))
     if not bundles:
         raise CheckFailed(f"refused: no attestation exists for sha256:{digest} in {repository}")
     return bundles
@@ -309,12 +429,20 @@ def verify_any(
     digest: str,
     trust: Any,  # noqa: ANN401
 ) -> Verified:
-    """The first bundle that verifies wins; otherwise every refusal is reported."""
+    """The first bundle that verifies wins; otherwise every refusal is reported.
+
+    Every candidate is tried: one that cannot even be read is refused with its
+    reason, and the ones after it still get their turn.
+    """
+    expected.validate()
     reasons = []
     for origin, data in bundles:
-        bundle = parse_bundle(data, origin)
         try:
+            bundle = parse_bundle(data, origin)
             return verify_attestation(bundle, expected, digest, trust)
         except CheckFailed as error:
-            reasons.append(f"{origin}: {error}")
-    raise CheckFailed("; ".join(reasons))
+            text = str(error).removeprefix("refused: ")
+            reasons.append(text if text.startswith(origin) else f"{origin}: {text}")
+    if not reasons:
+        raise CheckFailed("refused: there was no bundle to verify")
+    raise CheckFailed(f"refused: none of {len(reasons)} bundle(s) verified: " + "; ".join(reasons))

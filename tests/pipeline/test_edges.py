@@ -124,9 +124,10 @@ def test_event_file_must_be_an_object(tmp_path):
 
 
 def test_expectations_reject_bad_run_numbers():
-    with pytest.raises(InputError, match="positive numbers"):
-        Expectations(repository="o/r", ref="refs/heads/main", run_id="1", run_attempt="0").run_uris
-    assert Expectations(repository="o/r", ref="r").run_uris == []
+    # An attempt of 0 would have dropped the run pin; it is refused before any policy.
+    with pytest.raises(InputError, match="run attempt"):
+        Expectations(repository="o/r", ref="refs/heads/main", run_id="1", run_attempt="0").validate()
+    assert Expectations(repository="o/r", ref="refs/heads/main").run_base == ""
 
 
 def test_verify_usage_errors(capsys):

@@ -56,6 +56,85 @@ def test_rerun_edits_instead_of_duplicating(client, fake_github):
 def test_one_502_then_success(client, fake_github):
     fake_github.faults = [(502, {})]
     assert comments.upsert(client, "octo/app", 1, MARKER, "x", "github-actions[bot]").action == "created"
+    assert len(fake_github.comments[1]) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_post_applied_before_its_reply_was_lost_is_not_posted_twice(client, fake_github, status):
+    # GitHub created the comment, then answered 5xx: a blind retry made a second
+    # sticky comment and the first stayed stale forever.
+    fake_github.lost_replies = [status]
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nreport"]
+    methods = [m for m, p in fake_github.requests if "/comments" in p]
+    assert methods == ["GET", "POST", "GET", "PATCH"]
+
+
+def test_a_post_that_failed_before_it_was_applied_is_sent_once_more(client, fake_github):
+    fake_github.post_faults = [502]
+    posted = comments.upsert(client, "octo/app", 6, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert len(fake_github.comments[6]) == 1
+    assert [m for m, p in fake_github.requests if "/comments" in p] == ["GET", "POST", "GET", "POST"]
+
+
+def test_post_is_never_retried_by_the_client_itself(client, fake_github):
+    fake_github.faults = [(502, {})]
+    with pytest.raises(GitHubError) as raised:
+        client.json("POST", "/repos/octo/app/issues/9/comments", json={"body": "x"})
+    assert raised.value.uncertain is True
+    assert [m for m, _ in fake_github.requests] == ["POST"]
+    assert 9 not in fake_github.comments
+
+
+def test_gets_and_patches_are_retried(client, fake_github):
+    fake_github.faults = [(502, {}), (503, {})]
+    assert list(client.paginate("/repos/octo/app/issues/9/comments")) == []
+    assert [m for m, _ in fake_github.requests] == ["GET", "GET", "GET"]
+
+
+def test_a_secondary_rate_limit_is_not_a_missing_permission(fake_github, monkeypatch, capsys, tmp_path):
+    report = tmp_path / "cd.md"
+    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    monkeypatch.setenv("PR_NUMBER", "5")
+    body = b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}'
+    fake_github.faults = [(403, {"Content-Type": "application/json"}, body)]
+    assert main(["cd-comment", "--report", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert "rate limited" in err
+    assert "pull-requests: write" not in err
+
+
+def test_the_wait_budget_is_for_the_whole_run(fake_github):
+    slept = []
+    client = github.GitHub(
+        Settings.from_env(
+            {"GITHUB_API_URL": fake_github.url, "GITHUB_REPOSITORY": "octo/app", "PIPELINE_MAX_WAIT": "3"}
+        ),
+        sleep=slept.append,
+    )
+    fake_github.faults = [(429, {"Retry-After": "2"})]
+    list(client.paginate("/repos/octo/app/issues/1/comments"))
+    fake_github.faults = [(429, {"Retry-After": "2"})]
+    with pytest.raises(GitHubError, match="2s spent") as raised:
+        list(client.paginate("/repos/octo/app/issues/1/comments"))
+    assert raised.value.rate_limited
+    assert slept == [2.0]
+
+
+def test_a_token_of_another_identity_is_told_how_to_keep_one_comment(fake_github, monkeypatch, capsys, tmp_path):
+    fake_github.login = "release-bot"
+    report = tmp_path / "cd.md"
+    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    monkeypatch.setenv("PR_NUMBER", "5")
+    assert main(["cd-comment", "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "PIPELINE_COMMENT_AUTHOR=release-bot" in out
+    monkeypatch.setenv("PIPELINE_COMMENT_AUTHOR", "release-bot")
+    assert main(["cd-comment", "--report", str(report)]) == 0
+    assert len(fake_github.comments[5]) == 1
+    assert "PIPELINE_COMMENT_AUTHOR" not in capsys.readouterr().out
 
 
 def test_permanent_5xx_is_exit_1_with_a_clear_line(fake_github, monkeypatch, capsys, tmp_path):
@@ -145,3 +224,27 @@ def test_find_pr_fork_fallback_and_no_pr(fake_github, capsys):
 def test_find_pr_refuses_a_bad_sha(fake_github, capsys):
     assert main(["find-pr", "--sha", "main; rm -rf /"]) == 2
     assert "not a full commit SHA" in capsys.readouterr().err
+
+
+def pull(number, sha=SHA, repo="octo/app"):
+    return {
+        "number": number,
+        "state": "open",
+        "head": {"sha": sha, "ref": f"b{number}", "repo": {"full_name": repo}},
+        "base": {"ref": "main", "repo": {"full_name": "octo/app"}},
+    }
+
+
+def test_two_prs_on_one_commit_prefer_the_one_the_event_names(fake_github, monkeypatch, capsys, tmp_path):
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
+
+    fake_github.pulls_by_commit[SHA] = [pull(12), pull(8)]
+    client = github.GitHub(Settings.from_env({"GITHUB_API_URL": fake_github.url}))
+    chosen = find_pull_request(client, "octo/app", SHA, preferred=(12,))
+    assert chosen.number == 12
+    assert chosen.why == "#8, #12 share this head; chose #12, the one the workflow_run event names"
+    oldest = find_pull_request(client, "octo/app", SHA)
+    assert oldest.number == 8
+    assert "the oldest" in oldest.why
+    fake_github.pulls_by_commit[SHA] = [pull(8)]
+    assert find_pull_request(client, "octo/app", SHA, preferred=(12,)).why == ""

@@ -38,6 +38,13 @@ def event(**run):
         ({"conclusion": "failure"}, False, "concluded"),
         ({"head_repository": {"full_name": "fork/app"}}, False, "not this repository"),
         ({"path": ".github/workflows/evil.yml"}, False, "not this repository's CI"),
+        ({"path": ".github/workflows/ci.yml.evil"}, False, "not this repository's CI"),
+        ({"path": ".github/workflows/ci.yml.evil@refs/heads/main"}, False, "not this repository's CI"),
+        ({"path": "x/.github/workflows/ci.yml"}, False, "not this repository's CI"),
+        ({"head_sha": "c" * 40 + "x"}, False, "malformed"),
+        ({"head_sha": "c" * 40 + "\n"}, False, "malformed"),
+        ({"head_sha": "C" * 40}, False, "malformed"),
+        ({"run_attempt": "1x"}, False, "malformed"),
         ({"head_sha": "main"}, False, "malformed"),
         ({"id": "1; rm"}, False, "malformed"),
         ({"event": "schedule"}, False, "not deployed"),
@@ -143,3 +150,24 @@ def test_matrix_reads_hatch_when_the_job_forces_colour(variable, monkeypatch, ca
     versions = json.loads(capsys.readouterr().out)["python"]
     assert versions == read_matrix()
     assert "\x1b" not in (tmp_path / "out").read_text()
+
+
+@pytest.mark.parametrize(
+    ("owner", "branch", "fork_head"),
+    [
+        ("octo", "feat", "octo:feat"),
+        ("octo", "feat/x.y-z", "octo:feat/x.y-z"),
+        ("oc to", "feat", ""),
+        ("octo", "feat;rm", ""),
+        ("octo", "feat\nx", ""),
+        ("", "feat", ""),
+    ],
+)
+def test_the_fork_head_is_validated_before_use(owner, branch, fork_head):
+    data = event(head_branch=branch, head_repository={"full_name": "octo/app", "owner": {"login": owner}})
+    assert decide(data, "octo/app").fork_head == fork_head
+
+
+def test_the_event_names_its_pull_requests_as_validated_numbers():
+    data = event(pull_requests=[{"number": 8}, {"number": "9; rm"}, {"number": -1}, "junk", {"number": 7}])
+    assert decide(data, "octo/app").outputs()["pull-requests"] == "8,7"

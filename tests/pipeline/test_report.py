@@ -173,6 +173,30 @@ def test_size_cap_with_3000_tests_and_400_files(tmp_path):
     assert len(render(tmp_path)) <= report.COMMENT_LIMIT
 
 
+@pytest.mark.parametrize("limit", [6_000, 12_000, 20_000, report.COMMENT_LIMIT])
+def test_an_over_limit_report_keeps_as_many_failures_as_fit(tmp_path, limit):
+    # The failures section used to be dropped whole when it did not fit.
+    green(tmp_path)
+    cases = [("t", f"test_{i}", 0.01, f'<failure message="{"m" * 1400}"/>') for i in range(200)]
+    write(tmp_path, "junit-3.13.xml", junit(cases))
+    text = render(tmp_path, limit=limit)
+    assert len(text) <= limit
+    shown = text.count("(Python 3.13, failed)</summary>")
+    assert shown >= 1
+    assert f"… and {200 - shown} more in the JUnit artifacts." in text
+    assert "<summary>t::test&#95;0 (Python 3.13, failed)</summary>" in text
+
+
+def test_a_report_of_exactly_the_limit_is_not_cut():
+    from pipeline import comments  # noqa: PLC0415
+
+    body = "x" * comments.MAX_BODY
+    assert comments.fit_body(body) == body
+    longer = comments.fit_body(body + "y")
+    assert len(longer) == comments.MAX_BODY
+    assert longer.endswith("comment limit)\n")
+
+
 @given(st.text(max_size=300))
 def test_every_branch_gives_a_valid_tag(branch):
     tag = sanitize_branch(branch)

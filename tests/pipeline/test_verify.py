@@ -133,24 +133,25 @@ def test_one_flipped_byte_is_refused(tmp_path, capsys, where):
             cert["rawBytes"] = flip(cert["rawBytes"])
 
     status = main(direct_args(**{"--bundle": tampered(tmp_path, mutate)}))
-    assert status in (1, 2)
-    assert capsys.readouterr().err.startswith("error: ")
+    assert status == 1  # a bundle that does not verify is the checked thing failing
+    err = capsys.readouterr().err
+    assert err.startswith("error: refused")
+    assert err.count("\n") == 1
 
 
-def test_truncated_json_is_bad_input(tmp_path, capsys):
+def test_truncated_json_is_refused(tmp_path, capsys):
     path = tmp_path / "t.json"
     path.write_text((VECTORS / DIRECT).read_text()[:500])
-    assert main(direct_args(**{"--bundle": str(path)})) == 2
+    assert main(direct_args(**{"--bundle": str(path)})) == 1
     assert "not JSON" in capsys.readouterr().err
 
 
-def test_unreadable_and_non_bundle_files_are_bad_input(tmp_path, capsys):
+def test_a_missing_file_is_bad_input_and_a_non_bundle_is_refused(tmp_path, capsys):
     (tmp_path / "x.json").write_text('{"a": 1}')
     assert main(direct_args(**{"--bundle": str(tmp_path / "missing.json")})) == 2
-    assert main(direct_args(**{"--bundle": str(tmp_path / "x.json")})) == 2
-    err = capsys.readouterr().err
-    assert "cannot read" in err
-    assert "not a Sigstore bundle" in err
+    assert "cannot read" in capsys.readouterr().err
+    assert main(direct_args(**{"--bundle": str(tmp_path / "x.json")})) == 1
+    assert "not a valid Sigstore bundle" in capsys.readouterr().err
 
 
 def test_bundles_from_the_api(fake_github, monkeypatch, capsys):
@@ -162,7 +163,8 @@ def test_bundles_from_the_api(fake_github, monkeypatch, capsys):
     ]
     fake_github.attestations["raw"] = [{"data": json.dumps(bundle)}]
     args = [a for a in direct_args() if a not in ("--bundle", str(VECTORS / DIRECT))]
-    assert main(args) == 2  # the first, malformed, entry is bad input
+    # The first, malformed, entry is refused; the valid one after it still verifies.
+    assert main(args) == 0
     fake_github.attestations[DIRECT_DIGEST] = [{"bundle_url": f"{fake_github.url}/bundles/1"}]
     assert main(args) == 0
 
@@ -200,11 +202,11 @@ def test_policy_construction_and_input_checks():
         repository="octo/app", ref="refs/heads/main", repository_id="5", run_id="9", run_attempt="2"
     )
     assert expected.signer_uri == "https://github.com/octo/app/.github/workflows/ci.yml@refs/heads/main"
-    assert expected.run_uris == [
-        "https://github.com/octo/app/actions/runs/9/attempts/1",
-        "https://github.com/octo/app/actions/runs/9/attempts/2",
-    ]
-    assert len(expected.policy()._children) == 6
+    assert expected.run_base == "https://github.com/octo/app/actions/runs/9/attempts"
+    checks = expected.policy()._children
+    assert len(checks) == 6
+    run = next(c for c in checks if isinstance(c, verify.RunAttempts))
+    assert (run.base, run.last) == (expected.run_base, 2)
     with pytest.raises(InputError):
         verify.Expectations(repository="octo/app", ref="r", signer_workflow="a/b/.github/x.yml").signer_uri
     with pytest.raises(InputError):
@@ -274,3 +276,170 @@ def test_claims_of_a_certificate_without_fulcio_extensions():
         .sign(key, hashes.SHA256())
     )
     assert set(verify._certificate_claims(cert).values()) == {""}
+
+
+# -- hardening: every identity value, every candidate, every malformed input -----
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--issuer", "", "issuer must be an https URL"),
+        ("--issuer", "https://", "issuer must be an https URL"),
+        ("--issuer", "http://token.actions.githubusercontent.com", "issuer must be an https URL"),
+        ("--repository", "nonsense", "repository must be owner/name"),
+        ("--ref", "main", "ref must be a full ref"),
+        ("--ref", "refs/", "ref must be a full ref"),
+        ("--signer-workflow", " ", "signer workflow must be a path"),
+        ("--repository-id", "12x", "repository id must be a number"),
+        ("--run-id", "0", "run id must be a positive number"),
+        ("--run-id", "-5", "run id must be a positive number"),
+        ("--run-attempt", "0", "run attempt must be a number from 1"),
+        ("--run-attempt", "99999999", "run attempt must be a number from 1"),
+        ("--run-attempt", "1e3", "run attempt must be a number from 1"),
+        ("--build-config", "evil.yml", "build config must be a .github/ path"),
+    ],
+)
+def test_every_policy_value_is_checked_before_any_policy_is_built(capsys, flag, value, message):
+    # An empty --issuer used to switch the issuer check off (sigstore skips empty values).
+    assert main(direct_args(**{flag: value})) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_empty_issuer_cannot_accept_another_issuers_bundle(capsys):
+    args = direct_args(**{"--issuer": "", "--bundle": str(VECTORS / "attestation-custom-issuer.sigstore.json")})
+    assert main(args) == 2
+
+
+def test_a_huge_run_attempt_costs_nothing(capsys):
+    # One policy per attempt used 24 GB for --run-attempt 99999999; the URI is now parsed.
+    assert main(direct_args(**{"--run-attempt": "999999"})) == 0
+
+
+def test_a_later_attempt_of_the_same_run_still_accepts_the_first_attempts_bundle(capsys):
+    assert main(direct_args(**{"--run-attempt": "3"})) == 0
+
+
+@pytest.mark.parametrize("uri_suffix", ["0", "2", "01", "1/../1", "1x", "/"])
+def test_run_attempts_policy_refuses_other_attempts(uri_suffix):
+    from cryptography import x509  # noqa: PLC0415
+    from sigstore.errors import VerificationError  # noqa: PLC0415
+    from sigstore.models import Bundle  # noqa: PLC0415
+
+    cert = Bundle.from_json((VECTORS / DIRECT).read_bytes()).signing_certificate
+    run = "https://github.com/" + BEACON + "/actions/runs/12359147651/attempts"
+    verify.RunAttempts(run, 1).verify(cert)  # the real one: attempt 1
+    with pytest.raises(VerificationError, match="run invocation URI"):
+        verify.RunAttempts(run.replace("12359147651", "1235914765"), 9).verify(cert)
+    assert isinstance(cert, x509.Certificate)
+    policy = verify.RunAttempts(run[: -len("/attempts")] + "/attempts" + uri_suffix, 1)
+    with pytest.raises(VerificationError):
+        policy.verify(cert)
+
+
+def test_one_unreadable_bundle_does_not_stop_the_ones_after_it(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main([*direct_args(), "--bundle", str(bad)]) == 0
+    args = direct_args()
+    assert main([args[0], "--bundle", str(bad), *args[1:]]) == 0
+
+
+def test_every_refused_candidate_says_why(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    other = str(VECTORS / "message-signature-workflow.sigstore.json")
+    args = direct_args(**{"--bundle": str(bad)})
+    assert main([*args, "--bundle", other]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "none of 2 bundle(s) verified" in err
+    assert f"{bad}" in err
+    assert "not an object" in err
+    assert "message signature, not an attestation" in err
+
+
+def test_json_lines_of_bundles_are_read_one_a_line(tmp_path, capsys):
+    lines = tmp_path / "bundles.jsonl"
+    direct = json.dumps(json.loads((VECTORS / DIRECT).read_text()))
+    other = json.dumps(json.loads((VECTORS / "message-signature-workflow.sigstore.json").read_text()))
+    lines.write_text(f"{other}\n{direct}\n")
+    assert main(direct_args(**{"--bundle": str(lines)})) == 0
+    lines.write_text(f"{other}\n{other}\n")
+    assert main(direct_args(**{"--bundle": str(lines)})) == 1
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_deeply_nested_json_is_refused_without_a_traceback(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(direct_args(**{"--bundle": str(deep)})) == 1
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err
+    assert "Traceback" not in err
+
+
+def test_an_unparseable_timestamp_is_refused_without_a_traceback(tmp_path, capsys):
+    def mutate(data):
+        data["verificationMaterial"]["timestampVerificationData"] = {"rfc3161Timestamps": [{"signedTimestamp": "AAAA"}]}
+
+    assert main(direct_args(**{"--bundle": tampered(tmp_path, mutate)})) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: refused")
+    assert "Traceback" not in err
+
+
+def test_a_malformed_field_is_named(tmp_path, capsys):
+    def mutate(data):
+        data["verificationMaterial"]["tlogEntries"][0]["logIndex"] = "not a number"
+
+    assert main(direct_args(**{"--bundle": tampered(tmp_path, mutate)})) == 1
+    err = capsys.readouterr().err
+    assert "refused" in err
+    assert len(err) < 600
+
+
+def test_an_unsupported_log_entry_kind_is_named(tmp_path, capsys):
+    import base64  # noqa: PLC0415
+
+    def mutate(data):
+        entry = data["verificationMaterial"]["tlogEntries"][0]
+        entry["kindVersion"] = {"kind": "intoto", "version": "0.0.2"}
+        body = json.loads(base64.b64decode(entry["canonicalizedBody"]))
+        body["kind"], body["apiVersion"] = "intoto", "0.0.2"
+        entry["canonicalizedBody"] = base64.b64encode(json.dumps(body).encode()).decode()
+
+    assert main(direct_args(**{"--bundle": tampered(tmp_path, mutate)})) == 1
+    assert "intoto/0.0.2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Unsupported DSSE log entry type: intoto/0.0.2", "intoto/0.0.2"),
+        ("failed to build timestamp certificate chain: unable to find issuer", "another Sigstore instance"),
+        ("x " * 400, " …"),
+        ("got b'" + "A" * 5000 + "' instead", "<bytes>"),
+    ],
+)
+def test_reasons_are_one_short_line_a_person_can_act_on(text, expected):
+    line = verify.reason(text)
+    assert expected in line
+    assert "\n" not in line
+    assert len(line) <= verify.MAX_REASON + 2
+    assert not line.endswith("x …") or line.endswith(" x …")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [None, [], "sha256:abc", [None], [{"digest": "abc"}], [{"digest": {"sha1": "x"}}], [{}], [1, 2]],
+)
+def test_a_malformed_subject_is_a_refusal_not_a_crash(subject):
+    statement = {"_type": verify.IN_TOTO_STATEMENT_V1, "predicateType": verify.SLSA_PROVENANCE_V1, "subject": subject}
+    with pytest.raises(CheckFailed, match="refused"):
+        verify.check_statement(verify.IN_TOTO_PAYLOAD, json.dumps(statement).encode(), "a" * 64)
+
+
+@pytest.mark.parametrize("junk", ["x", "\n", "0" * 64, " "])
+def test_junk_after_a_digest_is_refused(junk):
+    with pytest.raises(InputError):
+        verify.require_digest("a" * 64 + junk if junk.strip() else "a" * 64 + "x")

@@ -150,3 +150,19 @@ def test_changed_files_in_a_real_repository(tmp_path):
     git("commit", "-qam", "change")
     assert changed_files("main", tmp_path) == {"b.py"}
     assert changed_files("--output=/tmp/x", tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("total", "ok"),
+    [(100.0, True), (99.999, False), (99.9999999, False)],
+)
+def test_a_threshold_of_exactly_100_needs_every_line(total, ok):
+    assert threshold.parse("100", "test") == 100
+    limit = threshold.Threshold(100.0, 2, "test")
+    assert threshold.passes(total, limit) is ok
+
+
+@pytest.mark.parametrize("text", ["100.0001", "-0.0001", "101", "nan", "inf"])
+def test_a_threshold_outside_0_to_100_is_refused(text):
+    with pytest.raises(threshold.ThresholdError):
+        threshold.parse(text, "test")

@@ -103,3 +103,22 @@ def test_sum_is_plain_without_trailing_zeros(a, b):
     assert "e" not in text.lower()
     assert not ("." in text and text.endswith("0"))
     assert text != "-0"
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_the_digit_limit_on_both_sides(sign):
+    limit = MAX_RESULT_DIGITS
+    assert parse_operand(sign + "9" * limit) == Decimal(sign + "9" * limit)
+    with pytest.raises(OperandError, match=f"more than {limit} digits"):
+        parse_operand(sign + "9" * (limit + 1))
+    assert parse_operand(sign + "0." + "0" * (limit - 2) + "1") == Decimal(sign + "1e-" + str(limit - 1))
+    with pytest.raises(OperandError):
+        parse_operand(sign + "0." + "0" * (limit - 1) + "1")
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_carry_past_the_limit_is_exact_not_an_overflow(sign):
+    # Two operands at the limit may sum to one digit more; that is still exact.
+    nines = sign + "9" * MAX_RESULT_DIGITS
+    assert add_text(nines, sign + "1") == sign + "1" + "0" * MAX_RESULT_DIGITS
+    assert add_text(nines, nines) == sign + "1" + "9" * (MAX_RESULT_DIGITS - 1) + "8"

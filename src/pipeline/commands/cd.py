@@ -44,7 +44,7 @@ def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str
     def check(image_digest: str) -> verify.Verified:
         digest = verify.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
         if args.bundle:
-            bundles = [(p, common.read(p)) for p in args.bundle]
+            bundles = [b for p in args.bundle for b in verify.read_bundles(common.read(p), p)]
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
         return verify.verify_any(bundles, expected, digest, trust)
@@ -61,6 +61,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if len(args.bundle or []) != 1:
             raise InputError("--artifact needs exactly one --bundle")
         expected = _expectations(args, settings)
+        expected.validate()
         bundle = verify.parse_bundle(common.read(args.bundle[0]), args.bundle[0])
         result = verify.verify_artifact(
             bundle, expected, common.read(args.artifact), verify.verifier(offline=args.offline)
@@ -136,11 +137,17 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     trigger = env("TRIGGER", "")
     number = ""
     if trigger == "pull_request":
+        named = env("EVENT_PULL_REQUESTS", "")
+        if named and not all(n.isdigit() for n in named.split(",")):
+            raise InputError(f"EVENT_PULL_REQUESTS is not a list of numbers: {named[:40]!r}")
+        preferred = tuple(int(n) for n in named.split(",")) if named else ()
         found = find_pull_request(
-            common.github(settings), "/".join(settings.require_repository()), sha, env("FORK_HEAD", "")
+            common.github(settings), "/".join(settings.require_repository()), sha, env("FORK_HEAD", ""), preferred
         )
         if found is None:
             raise CheckFailed(f"no open pull request has head {sha}; nothing to deploy to preview")
+        if found.why:
+            print(actions.command("notice", found.why))
         number, ref = str(found.number), f"refs/pull/{found.number}/merge"
         actions.set_outputs(settings.output, {"pr": number})
     elif trigger == "push":

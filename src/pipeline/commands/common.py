@@ -64,3 +64,5 @@ def comment(run: Settings, number: int, marker: str, body: str) -> None:
         print(actions.command("warning", f"no PR comment posted: {posted.reason}"))
     else:
         print(f"comment {posted.action}: {posted.url}")
+        if posted.reason:
+            print(actions.command("warning", posted.reason))
