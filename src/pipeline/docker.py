@@ -55,7 +55,7 @@ def available() -> str:
     except subprocess.TimeoutExpired:
         return "the Docker engine does not answer (timeout)"
     if result.returncode != 0:
-        return "no Docker engine answers; start one with `bash scripts/local-platform.sh up`"
+        return "no Docker engine answers"
     return ""
 
 

@@ -164,16 +164,68 @@ class LocalPipeline:
         (self.reports / "ci-report.md").write_text(report.render(data), encoding="utf-8")
 
 
-def run_local(*, container: bool, reports: Path) -> int:
-    """Run every stage with progress and times; exit 1 if any failed."""
-    if container:
-        missing = docker.available()
+PLATFORM_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "local-platform.sh"
+
+
+def _platform_up(script: Path) -> str:
+    """Bring the container platform up with its own script; "" when it answers after."""
+    print(f">>> container platform: bash {script} up", flush=True)
+    try:
+        result = subprocess.run(
+            [shutil.which("bash") or "/bin/bash", str(script), "up"],
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"`bash {script} up` could not run ({type(error).__name__})"
+    if result.returncode != 0:
+        return f"`bash {script} up` failed (exit {result.returncode}; its log is above)"
+    for line in result.stdout.splitlines():  # LOCAL_REGISTRY=..., as the script prints them
+        key, sep, value = line.partition("=")
+        if sep and key.startswith("LOCAL_") and key.replace("_", "").isalnum():
+            os.environ[key] = value
+    return docker.available()
+
+
+def preflight(*, container: bool, platform_script: Path | None) -> str:
+    """Everything missing before any stage runs, as one message ("" when ready).
+
+    The interpreters of the matrix are run, not only found. Without a Docker
+    engine, the platform script brings one up when this user may (root), the
+    same script and idempotence as `.ci/run`; otherwise the message names the
+    one command to run.
+    """
+    problems = []
+    try:
+        missing = matrix.missing_pythons(matrix.read_matrix())
+    except PipelineError as error:
+        problems.append(str(error))
+    else:
         if missing:
-            print(
-                f"error: {missing}; or run the rest without containers: hatch run pipeline --no-container",
-                file=sys.stderr,
+            try:
+                matrix.require_pythons(list(missing))
+            except CheckFailed as error:
+                problems.append(str(error))
+    if container and docker.available():
+        can_start = platform_script is not None and platform_script.is_file() and os.geteuid() == 0
+        absent = _platform_up(platform_script) if can_start and platform_script else docker.available()
+        if absent:
+            where = platform_script or PLATFORM_SCRIPT
+            problems.append(
+                f"{absent}; bring the container platform up with `sudo bash {where} up`, "
+                "or run the rest without containers: hatch run pipeline --no-container"
             )
-            return 1
+    return "; ".join(problems)
+
+
+def run_local(*, container: bool, reports: Path, platform_script: Path | None = None) -> int:
+    """Run every stage with progress and times; exit 1 if any failed."""
+    missing = preflight(container=container, platform_script=platform_script)
+    if missing:
+        print(f"error: nothing ran: {missing}", file=sys.stderr)
+        return 1
     reports.mkdir(parents=True, exist_ok=True)
     for stale in reports.iterdir():
         if stale.is_file():

@@ -58,18 +58,46 @@ def read_matrix(show_json: str | None = None) -> list[str]:
     return versions
 
 
-def missing_pythons(versions: list[str]) -> list[str]:
-    """Versions with no ``pythonX.Y`` on PATH."""
-    return [v for v in versions if shutil.which(f"python{v}") is None]
+def _problem(version: str) -> str:
+    """Why ``pythonX.Y`` is not usable ("" when it runs and is that version).
+
+    Found on PATH is not enough: a pyenv shim of a version that is not active
+    is on PATH and fails when run (hatch then dies with a long traceback).
+    """
+    exe = shutil.which(f"python{version}")
+    if exe is None:
+        return "not on PATH"
+    try:
+        probe = subprocess.run(
+            [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"{exe} does not run ({type(error).__name__})"
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1][:120]
+        return f"{exe} does not run: {last}"
+    if probe.stdout.strip() != version:
+        return f"{exe} is Python {probe.stdout.strip()[:10]}"
+    return ""
+
+
+def missing_pythons(versions: list[str]) -> dict[str, str]:
+    """Each version with no usable ``pythonX.Y``, and why."""
+    problems = {v: _problem(v) for v in versions}
+    return {v: why for v, why in problems.items() if why}
 
 
 def require_pythons(versions: list[str]) -> None:
-    """Fail with what is missing and how to provide it."""
+    """Fail with what is missing and how to provide it, in one message."""
     missing = missing_pythons(versions)
     if missing:
-        names = ", ".join(f"python{v}" for v in missing)
+        names = "; ".join(f"python{v}: {why}" for v, why in missing.items())
         raise CheckFailed(
-            f"missing interpreters: {names}. Install them (e.g. `pyenv install {missing[0]}`, "
-            "`uv python install`, actions/setup-python) and put pythonX.Y on PATH; "
-            "hatch is set never to download one"
+            f"missing interpreters: {names}. Install them and put pythonX.Y on PATH, e.g. with pyenv "
+            f"`pyenv install {' '.join(missing)}` then `pyenv global {' '.join(versions)}`, or "
+            "actions/setup-python on GitHub; hatch is set never to download one"
         )

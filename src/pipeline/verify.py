@@ -313,9 +313,7 @@ def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str,
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or not subjects:
         raise CheckFailed("refused: the statement has no subject list")
-    digests = [
-        s["digest"].get("sha256") for s in subjects if isinstance(s, dict) and isinstance(s.get("digest"), dict)
-    ]
+    digests = [s["digest"].get("sha256") for s in subjects if isinstance(s, dict) and isinstance(s.get("digest"), dict)]
     if digest not in digests:
         raise CheckFailed(f"refused: no subject has the digest sha256:{digest}")
     return statement

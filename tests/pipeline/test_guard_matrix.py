@@ -1,7 +1,6 @@
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -105,10 +104,36 @@ def test_matrix_from_the_real_hatch_toml(capsys, tmp_path, monkeypatch):
     assert out.read_text().startswith("matrix=")
 
 
+def fake_python(folder, version, script=None):
+    """A ``pythonX.Y`` that answers as that version (or runs ``script``)."""
+    path = folder / f"python{version}"
+    path.write_text(script or f"#!/bin/sh\necho {version}\n")
+    path.chmod(0o755)
+
+
 def test_missing_interpreter_says_which_and_how(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(CheckFailed, match=r"missing interpreters: python3\.99\. Install them"):
+    with pytest.raises(CheckFailed, match=r"missing interpreters: python3\.99: not on PATH\. Install them"):
         require_pythons(["3.99"])
+
+
+def test_an_inactive_pyenv_shim_is_not_an_interpreter(monkeypatch, tmp_path):
+    shim = '#!/bin/sh\necho "pyenv: python3.10: command not found" >&2\nexit 127\n'
+    fake_python(tmp_path, "3.10", shim)
+    fake_python(tmp_path, "3.11")
+    fake_python(tmp_path, "3.12", "#!/bin/sh\necho 3.11\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CheckFailed) as raised:
+        require_pythons(["3.10", "3.11", "3.12", "3.13"])
+    message = str(raised.value)
+    assert "python3.10: " in message
+    assert "does not run: pyenv: python3.10: command not found" in message
+    assert "python3.12: " in message
+    assert "is Python 3.11" in message
+    assert "python3.13: not on PATH" in message
+    assert "python3.11" not in message.split(". Install", maxsplit=1)[0]
+    assert "`pyenv install 3.10 3.12 3.13` then `pyenv global 3.10 3.11 3.12 3.13`" in message
+    assert "\n" not in message
 
 
 def test_pythons_command(capsys, tmp_path, monkeypatch):
@@ -116,11 +141,11 @@ def test_pythons_command(capsys, tmp_path, monkeypatch):
     hatch = shutil.which("hatch")
     assert hatch, "the suite runs under hatch"
     for version in ("3.10", "3.11", "3.12"):
-        (tmp_path / f"python{version}").symlink_to(sys.executable)
+        fake_python(tmp_path, version)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{Path(hatch).parent}")
     assert main(["pythons"]) == 1
-    assert "missing interpreters: python3.13. Install them" in capsys.readouterr().err
-    (tmp_path / "python3.13").symlink_to(sys.executable)
+    assert "missing interpreters: python3.13: not on PATH. Install them" in capsys.readouterr().err
+    fake_python(tmp_path, "3.13")
     assert main(["pythons"]) == 0
     assert capsys.readouterr().out == "interpreters found: python3.10, python3.11, python3.12, python3.13\n"
     assert main(["bogus"]) == 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.local import LocalPipeline, run_local, summary_table
+from pipeline.local import LocalPipeline, preflight, run_local, summary_table
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def test_no_container_run_passes_every_stage_and_writes_the_report(workspace, ca
     assert "containers skipped (--no-container)" in out
     python = os.environ["FAKE_PYTHON"]
     assert (workspace / "hatch.log").read_text().splitlines() == [
+        "env show --json test",  # the preflight: every interpreter, before any stage
         "run lint",
         "env show --json test",
         "env create test",
@@ -66,8 +67,46 @@ def test_a_failing_cell_fails_the_stage_and_shows_its_log(workspace, monkeypatch
 def test_without_an_engine_it_says_what_is_missing(workspace, capsys):
     assert run_local(container=True, reports=workspace / "reports") == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: the docker CLI is not installed")
+    assert err.startswith("error: nothing ran: the docker CLI is not installed")
+    assert "bring the container platform up with `sudo bash" in err
     assert "hatch run pipeline --no-container" in err
+    assert err.count("\n") == 1
+    assert not (workspace / "hatch.log").read_text().count("run lint")
+
+
+def test_without_an_engine_it_brings_the_platform_up_with_its_script(workspace, capsys, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("bringing the platform up needs root (the script installs and starts dockerd)")
+    bin_dir = workspace / "bin"
+    (bin_dir / "docker").write_text('#!/bin/sh\n[ -f "$PLATFORM_UP" ] || exit 1\necho 28.2\n')
+    (bin_dir / "docker").chmod(0o755)
+    script = workspace / "platform.sh"
+    script.write_text(': > "$PLATFORM_UP"\necho LOCAL_REGISTRY=127.0.0.1:5999\necho "BAD KEY=x"\n')
+    monkeypatch.setenv("PLATFORM_UP", str(workspace / "up"))
+    monkeypatch.delenv("LOCAL_REGISTRY", raising=False)
+    assert preflight(container=True, platform_script=script) == ""
+    assert os.environ["LOCAL_REGISTRY"] == "127.0.0.1:5999"
+    assert f"bash {script} up" in capsys.readouterr().out
+
+
+def test_a_platform_script_that_fails_stops_before_any_stage(workspace, capsys):
+    script = workspace / "platform.sh"
+    script.write_text("exit 4\n")
+    if os.geteuid() != 0:
+        pytest.skip("bringing the platform up needs root")
+    assert run_local(container=True, reports=workspace / "reports", platform_script=script) == 1
+    err = capsys.readouterr().err
+    assert "failed (exit 4" in err
+    assert "lint" not in (workspace / "hatch.log").read_text()
+
+
+def test_missing_interpreters_and_platform_are_one_message(workspace, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_PYTHON", "3.99")
+    assert run_local(container=True, reports=workspace / "reports") == 1
+    err = capsys.readouterr().err
+    assert "python3.99: not on PATH" in err
+    assert "the docker CLI is not installed" in err
+    assert err.count("\n") == 1
 
 
 def test_stages_and_table(workspace):

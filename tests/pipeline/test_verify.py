@@ -280,6 +280,7 @@ def test_claims_of_a_certificate_without_fulcio_extensions():
 
 # -- hardening: every identity value, every candidate, every malformed input -----
 
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [

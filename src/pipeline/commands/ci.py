@@ -284,6 +284,6 @@ def cmd_all_green(args: argparse.Namespace) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     """The whole pipeline on this machine."""
-    from pipeline.local import run_local  # noqa: PLC0415
+    from pipeline.local import PLATFORM_SCRIPT, run_local  # noqa: PLC0415
 
-    return run_local(container=not args.no_container, reports=Path(args.reports))
+    return run_local(container=not args.no_container, reports=Path(args.reports), platform_script=PLATFORM_SCRIPT)
