@@ -161,7 +161,7 @@ def command(kind: str, message: str, **properties: object) -> str:
     return f"::{kind}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def annotations(verdict: Verdict, changed: set[str] | None, limit: int) -> list[str]:
+def workflow_annotations(verdict: Verdict, changed: set[str] | None, limit: int) -> list[str]:
     """The verdict annotation first, then uncovered ranges of changed files.
 
     GitHub shows at most 10 warnings per step, so the widest ranges go first

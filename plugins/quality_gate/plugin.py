@@ -150,15 +150,16 @@ class Gate:
                 self.verdict = self._decide(self.threshold, time.monotonic() - self.started)
 
     def _decide(self, chosen: threshold.Threshold, duration: float) -> outputs.Verdict:
-        base = {
-            "threshold": chosen,
-            "counts": self.counts,
-            "duration": duration,
-            "python": platform.python_version(),
-        }
         measured = _measured(self.config, self.started_wall)
         if isinstance(measured, str):
-            return outputs.Verdict(status="not-measured", reason=measured, **base)
+            return outputs.Verdict(
+                status="not-measured",
+                reason=measured,
+                threshold=chosen,
+                counts=self.counts,
+                duration=duration,
+                python=platform.python_version(),
+            )
         total, files = measured
         ok = threshold.passes(total, chosen)
         return outputs.Verdict(
@@ -166,7 +167,10 @@ class Gate:
             reason="" if ok else "total coverage is below the threshold",
             total=total,
             files=files,
-            **base,
+            threshold=chosen,
+            counts=self.counts,
+            duration=duration,
+            python=platform.python_version(),
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -190,7 +194,7 @@ class Gate:
         limit = max(self.config.option.gate_max_annotations, 0)
         writer = self.config.get_terminal_writer()
         writer.line()  # workflow commands must start a line; the progress bar may not end one
-        for line in outputs.annotations(verdict, changed, limit):
+        for line in outputs.workflow_annotations(verdict, changed, limit):
             writer.line(line)
         summary = os.environ.get("GITHUB_STEP_SUMMARY", "")
         if summary:

@@ -81,7 +81,7 @@ def main(
         if parsed == "help":
             out.write(HELP)
             return EXIT_OK
-        if parsed == "version":
+        if isinstance(parsed, str):  # "version", the only other info flag
             out.write(f"{PROG} {__version__}\n")
             return EXIT_OK
         left, right = parsed

@@ -34,12 +34,12 @@ def test_annotations_put_the_verdict_first_and_cap_the_rest():
         outputs.FileCoverage("a.py", 10, 5, 50.0, (1, 2, 3, 7, 9)),
         outputs.FileCoverage("b.py", 10, 1, 90.0, (4,)),
     ]
-    lines = outputs.annotations(verdict(files=files), {"a.py", "b.py"}, limit=2)
+    lines = outputs.workflow_annotations(verdict(files=files), {"a.py", "b.py"}, limit=2)
     assert lines[0].startswith("::error title=Quality gate::")
     assert lines[1] == ("::warning file=a.py,line=1,endLine=3,title=Uncovered code::lines 1-3 not covered by tests")
     assert len(lines) == 3
-    assert outputs.annotations(verdict(files=files), None, limit=5) == lines[:1]
-    assert outputs.annotations(verdict(files=files), set(), limit=5) == lines[:1]
+    assert outputs.workflow_annotations(verdict(files=files), None, limit=5) == lines[:1]
+    assert outputs.workflow_annotations(verdict(files=files), set(), limit=5) == lines[:1]
 
 
 def test_headline_for_each_status():

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pipeline.settings import Settings
+    from pipeline.verify import Expectations, Verified
 
 
-def _expectations(args: argparse.Namespace, settings: Settings):  # noqa: ANN202
+def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
     from pipeline.verify import Expectations  # noqa: PLC0415
 
     return Expectations(
@@ -34,7 +35,7 @@ def _expectations(args: argparse.Namespace, settings: Settings):  # noqa: ANN202
     )
 
 
-def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], object]:
+def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], Verified]:
     from pipeline import verify  # noqa: PLC0415
 
     expected = _expectations(args, settings)
