@@ -51,6 +51,18 @@ def event(**run):
         ({"actor": {"login": "dependabot[bot]"}}, False, "Dependabot"),
         ({"triggering_actor": {"login": "dependabot[bot]"}}, False, "Dependabot"),
         ({"head_branch": "dependabot/pip/requests-2.99.0"}, False, "Dependabot"),
+        # Found by mutation testing: each value sorts on the other side of the one compared.
+        ({"conclusion": "timed_out"}, False, "concluded"),
+        ({"conclusion": "cancelled"}, False, "concluded"),
+        ({"conclusion": None}, False, "concluded"),
+        ({"head_repository": {"full_name": "zoo/app"}}, False, "not this repository"),
+        ({"head_repository": {"full_name": "octo/app2"}}, False, "not this repository"),
+        ({"path": ".github/workflows/a.yml"}, False, "not this repository's CI"),
+        ({"path": ".github/workflows/ci.yml"}, True, "pull request"),
+        ({"event": "push", "head_branch": "release"}, False, "other than main"),
+        ({"event": "merge_group"}, False, "not deployed"),
+        ({"event": "issue_comment", "actor": {"login": "dependabot[bot]"}}, False, "not deployed"),
+        ({"event": "push", "head_branch": "main", "actor": {"login": "dependabot[bot]"}}, True, "push to main"),
     ],
 )
 def test_cd_acts_only_on_successful_same_repo_ci_runs(run, act, reason):
@@ -196,3 +208,19 @@ def test_the_fork_head_is_validated_before_use(owner, branch, fork_head):
 def test_the_event_names_its_pull_requests_as_validated_numbers():
     data = event(pull_requests=[{"number": 8}, {"number": "9; rm"}, {"number": -1}, "junk", {"number": 7}])
     assert decide(data, "octo/app").outputs()["pull-requests"] == "8,7"
+
+
+def test_the_decision_cannot_be_changed_after_it_is_made():
+    import dataclasses  # noqa: PLC0415
+
+    decision = decide(event(), "octo/app")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.act = False
+
+
+def test_untrusted_text_is_shown_cut_to_its_limit():
+    assert decide(event(conclusion="x" * 25), "octo/app").reason == f"CI concluded {'x' * 20!r}"
+    assert decide(event(event="y" * 40), "octo/app").reason == f"trigger {'y' * 30!r} is not deployed"
+    many = [{"number": n} for n in range(1, 26)]
+    assert decide(event(pull_requests=many), "octo/app").pull_requests == ",".join(str(n) for n in range(1, 21))
+    assert decide(event(pull_requests=[{"number": 1}, {"number": 0}]), "octo/app").pull_requests == "1"

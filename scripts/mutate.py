@@ -1,0 +1,127 @@
+"""Mutation testing of the security checks: ``hatch run mutate [module ...]``.
+
+cosmic-ray changes one thing at a time in a module (an operator, a
+comparison, a constant, a call) and runs that module's own tests against
+each change. A change no test notices "survives": either a test is missing,
+or the change cannot alter behaviour (an equivalent mutant, listed in
+``scripts/mutate-equivalent.txt`` with the reason). Slow (minutes per module),
+so it is not part of CI; the score is printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = ROOT / "scripts" / "mutate-equivalent.txt"
+# module -> the tests that own it
+MODULES = {
+    "src/pipeline/guard.py": ["tests/pipeline/test_guard_matrix.py"],
+    "src/pipeline/image.py": ["tests/pipeline/test_report.py", "tests/pipeline/test_ci_commands.py"],
+    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
+    "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_edges.py"],
+    "plugins/quality_gate/threshold.py": ["tests/plugins/test_outputs.py", "tests/plugins/test_quality_gate.py"],
+    "src/sample_app/core.py": ["tests/sample_app"],
+}
+CONFIG = """[cosmic-ray]
+module-path = "{module}"
+timeout = 120.0
+excluded-modules = []
+test-command = "{python} -m pytest -x -q -n 0 --no-cov --no-gate -p no:cacheprovider {tests}"
+
+[cosmic-ray.distributor]
+name = "local"
+"""
+
+
+def equivalents() -> set[tuple[str, str, int, int]]:
+    """(module, operator, occurrence, line) of mutants that cannot change behaviour."""
+    known = set()
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                module, operator, occurrence, number, *_ = line.split()
+                known.add((module, operator, int(occurrence), int(number)))
+    return known
+
+
+def run(module: str, tests: list[str], work: Path) -> dict[str, object]:
+    """Init and execute one module's session; return its figures and survivors."""
+    config = work / f"{Path(module).stem}.toml"
+    session = work / f"{Path(module).stem}.sqlite"
+    config.write_text(CONFIG.format(module=module, python=sys.executable, tests=" ".join(tests)), encoding="utf-8")
+    cosmic = [str(Path(sys.executable).parent / "cosmic-ray")]
+    subprocess.run([*cosmic, "init", str(config), str(session)], cwd=ROOT, check=True)
+    subprocess.run([*cosmic, "baseline", str(config)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=ROOT, check=True)
+    db = sqlite3.connect(session)
+    rows = db.execute(
+        "SELECT m.operator_name, m.occurrence, m.start_pos_row, r.test_outcome, r.diff "
+        "FROM mutation_specs m JOIN work_results r ON r.job_id = m.job_id"
+    ).fetchall()
+    known = equivalents()
+    survivors, equivalent = [], 0
+    rows = [(op, occ, line, str(outcome).lower(), diff) for op, occ, line, outcome, diff in rows]
+    for operator, occurrence, line, outcome, diff in rows:
+        if outcome != "survived":
+            continue
+        if (module, operator, occurrence, line) in known:
+            equivalent += 1
+        else:
+            survivors.append({"operator": operator, "occurrence": occurrence, "line": line, "diff": diff})
+    killed = sum(1 for r in rows if r[3] == "killed")
+    judged = len(rows) - equivalent
+    return {
+        "module": module,
+        "mutants": len(rows),
+        "killed": killed,
+        "equivalent": equivalent,
+        "survived": len(survivors),
+        "score": 100.0 * killed / judged if judged else 100.0,
+        "survivors": survivors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(MODULES)}")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    chosen = args.modules or list(MODULES)
+    unknown = [m for m in chosen if m not in MODULES]
+    if unknown:
+        print(f"error: no tests are mapped for {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if not (Path(sys.executable).parent / "cosmic-ray").exists():
+        print("error: cosmic-ray is not installed (hatch run mutate installs it)", file=sys.stderr)
+        return 2
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mutate-") as scratch:
+        for module in chosen:
+            print(f">>> {module}", flush=True)
+            results.append(run(module, MODULES[module], Path(scratch)))
+    print("\n| module | mutants | killed | equivalent | survived | score |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['equivalent']} | {r['survived']} "
+            f"| {r['score']:.1f} % |"
+        )
+    for r in results:
+        for s in r["survivors"]:  # type: ignore[attr-defined]
+            print(f"\nsurvived: {r['module']} {s['operator']} {s['occurrence']} {s['line']}\n{s['diff']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(r["score"] >= 95 for r in results) else 1  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
