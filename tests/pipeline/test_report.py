@@ -257,3 +257,49 @@ def test_a_branch_never_takes_a_tag_ci_writes_itself(branch):
 @pytest.mark.parametrize("branch", ["feature/sha-x", "pr-7a", "preview", "v1.2.3", "shafts"])
 def test_ordinary_branches_keep_their_names(branch):
     assert not sanitize_branch(branch).startswith("branch-")
+
+
+@pytest.mark.parametrize(
+    ("event_name", "ref", "event", "push", "reason"),
+    [
+        # Found by mutation testing: each value sorts on the other side of the one compared.
+        ("workflow_dispatch", "refs/heads/main", {}, False, "event workflow_dispatch does not publish"),
+        ("merge_group", "refs/heads/main", {}, False, "event merge_group does not publish"),
+        ("", "refs/heads/main", {}, False, "event unknown does not publish"),
+        ("push", "refs/heads/release", {}, False, "push to refs/heads/release, not main"),
+        ("push", "refs/heads/a", {}, False, "push to refs/heads/a, not main"),
+        (
+            "pull_request",
+            "refs/pull/7/merge",
+            {"pull_request": {"head": {"repo": {"full_name": "zoo/app"}}, "user": {"login": "z"}}},
+            False,
+            "from a fork",
+        ),
+        (
+            "pull_request",
+            "refs/pull/7/merge",
+            {"pull_request": {"head": {"repo": {"full_name": "Octo/App"}}, "user": {"login": "alice"}}},
+            True,
+            "from this repository",
+        ),
+        (
+            "pull_request",
+            "refs/pull/7/merge",
+            {"pull_request": {"head": {"repo": {"full_name": "octo/app"}}, "user": {"login": "zed"}}},
+            True,
+            "from this repository",
+        ),
+    ],
+)
+def test_publish_decision_edges(event_name, ref, event, push, reason):
+    allowed, why = publish_decision(event_name, ref, event, "octo/app")
+    assert allowed is push
+    assert reason in why
+
+
+def test_an_image_reference_cannot_be_changed():
+    import dataclasses  # noqa: PLC0415
+
+    ref = image_ref("ghcr.io", "octo/app", SHA)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.name = "evil"
