@@ -23,6 +23,7 @@ JOB_VARIABLES = (
     "HEAD_REPOSITORY",
     "TRIGGER",
     "PR_NUMBER",
+    "PR_AUTHOR",
     "RUN_ID",
     "RUN_ATTEMPT",
     "FORK_HEAD",

@@ -118,6 +118,16 @@ def test_ci_report_on_a_fork_pr_gives_summary_and_notice(actions_env, monkeypatc
     assert main(["ci-report"]) == 2
 
 
+def test_ci_report_on_a_dependabot_pr_gives_summary_and_notice(actions_env, monkeypatch, fake_github, capsys):
+    monkeypatch.setenv("PR_NUMBER", "10")
+    monkeypatch.setenv("HEAD_REPOSITORY", "octo/app")
+    monkeypatch.setenv("PR_AUTHOR", "dependabot[bot]")
+    assert main(["ci-report"]) == 0
+    assert "::notice::Dependabot pull request" in capsys.readouterr().out
+    assert fake_github.comments == {}
+    assert "CI failed" in (actions_env / "summary").read_text()
+
+
 def test_ci_report_survives_an_artifact_listing_error(actions_env, fake_github, capsys):
     fake_github.faults = [(404, {})]
     assert main(["ci-report"]) == 0

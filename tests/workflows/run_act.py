@@ -322,6 +322,15 @@ class World:
             return []
 
 
+def _write(method: str, path: str) -> str:
+    """``POST #7`` (a new comment on PR 7) or ``PATCH comment 1001``."""
+    if match := re.search(r"/issues/(\d+)/comments$", path):
+        return f"{method} #{match.group(1)}"
+    if match := re.search(r"/issues/comments/(\d+)$", path):
+        return f"{method} comment {match.group(1)}"
+    return f"{method} {path}"
+
+
 def _cell(entry: dict) -> str:
     matrix = entry.get("matrix") or {}
     return f"({','.join(str(v) for v in matrix.values())})" if matrix else ""
@@ -474,7 +483,13 @@ def check_fork(world: World, run: Run) -> list[str]:
 
 
 def check_dependabot(world: World, run: Run) -> list[str]:
-    return ["a Dependabot image was pushed"] if "pr-10" in world.tags() else []
+    problems = ["a Dependabot image was pushed"] if "pr-10" in world.tags() else []
+    # Dependabot's token is read-only on GitHub: the report goes to the summary only.
+    return problems + (["a Dependabot PR got a comment"] if comments_on(world, 10, CI_MARKER) else [])
+
+
+def check_cd_skips_dependabot(world: World, run: Run) -> list[str]:
+    return [] if "Dependabot pull request: CI pushed no image" in run.log else ["the guard does not say why"]
 
 
 def check_cd(number: int | None) -> Callable[[World, Run], list[str]]:
@@ -584,9 +599,10 @@ SCENARIOS = [
         "cd.yml",
         "workflow_run",
         "main",
-        CD_NONE,
+        {"guard": "success", "deploy": "skipped", "comment": "skipped"},
         run_event("Dependabot PR", "dependabot/pip/requests-2.99.0"),
-        variables=UNATTESTED,
+        check_cd_skips_dependabot,
+        UNATTESTED,
     ),
     Scenario(
         "CD after failed CI",
@@ -669,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
             pushed = sorted(set(world.tags()) - before)
             failed |= bool(problems)
             jobs = ", ".join(f"{j} {r}" for j, r in sorted(run.jobs.items()) if r != "skipped") or "none ran"
-            posted = ", ".join(f"{m} {p.rsplit('/', 2)[-2]}" for m, p in new_writes) or "-"
+            posted = ", ".join(_write(m, p) for m, p in new_writes) or "-"
             verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
             rows.append((scenario.name, jobs, posted, ", ".join(pushed) or "-", f"{run.seconds:.0f}", verdict))
             print(f"<<< {scenario.name}: {verdict} ({run.seconds:.0f}s, log: {work / scenario.slug}.log)", flush=True)

@@ -247,6 +247,7 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
     if number and not number.isdigit():
         raise InputError(f"PR_NUMBER is not a number: {number[:20]!r}")
     same_repository = env("HEAD_REPOSITORY", "") == settings.repository
+    dependabot = env("PR_AUTHOR", "") == "dependabot[bot]"
     if number and not same_repository:
         print(
             actions.command(
@@ -255,13 +256,21 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
                 "no comment is posted (the token is read-only)",
             )
         )
+    elif number and dependabot:
+        print(
+            actions.command(
+                "notice",
+                "Dependabot pull request: the report is in the job summary, "
+                "no comment is posted (Dependabot's token is read-only)",
+            )
+        )
     return cmd_report(
         argparse.Namespace(
             reports=str(reports),
             output=str(reports / "ci-report.md"),
             sha=env("HEAD_SHA", ""),
             branch=env("HEAD_REF", ""),
-            pr=number if same_repository else "",
+            pr=number if same_repository and not dependabot else "",
             strict=False,
             artifacts_from_api=bool(settings.run_id),
         )
