@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import docker
 from pipeline.errors import CheckFailed, InputError
-from pipeline.image import TAG
+from pipeline.grammar import TAG
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.pulls import SHA
+from pipeline.grammar import SHA
 
 CI_PATH = ".github/workflows/ci.yml"
 DEPENDABOT = "dependabot[bot]"

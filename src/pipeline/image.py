@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.pulls import require_sha
+from pipeline.grammar import MAX_TAG, commit_tag
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
 # The tags CI writes itself: a branch must never overwrite one of them.
 _RESERVED = re.compile(r"(?:sha-.*|pr-[0-9]+|latest|[0-9]+(?:\.[0-9]+){0,2})", re.IGNORECASE)
-TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-MAX_TAG = 128
 
 
 def image_name(registry: str, repository: str) -> str:
@@ -56,7 +54,7 @@ def image_ref(registry: str, repository: str, sha: str, branch: str = "", pr_num
         tags.append(branch_tag)
     if pr_number is not None:
         tags.append(f"pr-{int(pr_number)}")
-    tags.append(f"sha-{require_sha(sha)}")
+    tags.append(commit_tag(sha))
     return ImageRef(image_name(registry, repository), tuple(dict.fromkeys(tags)))
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import GitHubError, InputError
+from pipeline.errors import GitHubError
+from pipeline.grammar import require_sha
 
 if TYPE_CHECKING:
     from pipeline.github import GitHub
-
-SHA = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True)
@@ -23,13 +21,6 @@ class PullRequest:
     head_repository: str
     base_ref: str
     why: str = ""  # how it was chosen, when more than one PR has this head
-
-
-def require_sha(sha: str) -> str:
-    """A full lowercase commit SHA, or a usage error."""
-    if not SHA.fullmatch(sha):
-        raise InputError(f"not a full commit SHA: {sha[:50]!r}")
-    return sha
 
 
 def _matching(items: list[Any], sha: str, repository: str) -> list[PullRequest]:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import requests
 
 from pipeline.errors import CheckFailed, InputError
-from pipeline.image import TAG
+from pipeline.grammar import DIGEST as PINNED
+from pipeline.grammar import TAG
 
-PINNED = re.compile(r"sha256:[0-9a-f]{64}")
 _REFERENCE = re.compile(
     r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
     rf"(?::(?P<tag>{TAG.pattern}))?(?:@(?P<digest>{PINNED.pattern}))?"

@@ -25,7 +25,6 @@ GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1"
-DIGEST = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 _ATTEMPT = re.compile(r"[1-9][0-9]{0,5}")
@@ -42,14 +41,6 @@ _OIDS = {
     "build_config": "1.3.6.1.4.1.57264.1.18",
     "run_uri": "1.3.6.1.4.1.57264.1.21",
 }
-
-
-def require_digest(text: str) -> str:
-    """The 64 hex digits of a sha256 digest (``sha256:`` optional)."""
-    match = DIGEST.fullmatch(text.strip())
-    if not match:
-        raise InputError(f"not a sha256 digest: {text[:80]!r}")
-    return match.group(1)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline import inputs, report
-from pipeline.image import TAG, image_name, image_ref, publish_decision, sanitize_branch
+from pipeline.grammar import TAG
+from pipeline.image import image_name, image_ref, publish_decision, sanitize_branch
 
 GOLDEN = Path(__file__).parent / "golden"
 SHA = "0123456789abcdef0123456789abcdef01234567"

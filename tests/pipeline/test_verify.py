@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import verify
+from pipeline import grammar, verify
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
 
@@ -212,8 +212,8 @@ def test_policy_construction_and_input_checks():
     with pytest.raises(InputError):
         verify.Expectations(repository="", ref="").policy()
     with pytest.raises(InputError):
-        verify.require_digest("sha256:xyz")
-    assert verify.require_digest("sha256:" + "a" * 64) == "a" * 64
+        grammar.require_digest("sha256:xyz")
+    assert grammar.require_digest("sha256:" + "a" * 64) == "a" * 64
     assert verify._der_utf8(b"\x0c\x03abc") == "abc"
     assert verify._der_utf8(b"\x0c\x81\x03abc") == "abc"
     assert verify._der_utf8(b"raw") == "raw"
@@ -443,4 +443,4 @@ def test_a_malformed_subject_is_a_refusal_not_a_crash(subject):
 @pytest.mark.parametrize("junk", ["x", "\n", "0" * 64, " "])
 def test_junk_after_a_digest_is_refused(junk):
     with pytest.raises(InputError):
-        verify.require_digest("a" * 64 + junk if junk.strip() else "a" * 64 + "x")
+        grammar.require_digest("a" * 64 + junk if junk.strip() else "a" * 64 + "x")

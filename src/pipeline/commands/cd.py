@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import actions
+from pipeline import actions, grammar
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError
 
@@ -36,16 +36,22 @@ def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
 
 
 def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], Verified]:
+    return _verifier(settings, _expectations(args, settings), bundle_files=args.bundle or [], offline=args.offline)
+
+
+def _verifier(
+    settings: Settings, expected: Expectations, *, bundle_files: list[str], offline: bool
+) -> Callable[[str], Verified]:
+    """A check of one digest: bundles from files, or else from GitHub's API."""
     from pipeline import verify  # noqa: PLC0415
 
-    expected = _expectations(args, settings)
-    expected.policy()  # validate the expectations before any network use
-    trust = verify.verifier(offline=args.offline)
+    expected.validate()  # before any network use
+    trust = verify.verifier(offline=offline)
 
     def check(image_digest: str) -> verify.Verified:
-        digest = verify.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
-        if args.bundle:
-            bundles = [b for p in args.bundle for b in verify.read_bundles(common.read(p), p)]
+        digest = grammar.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
+        if bundle_files:
+            bundles = [b for p in bundle_files for b in verify.read_bundles(common.read(p), p)]
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
         return verify.verify_any(bundles, expected, digest, trust)
@@ -70,7 +76,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         if not args.digest:
             raise InputError("give --digest sha256:... (or --artifact with --bundle)")
-        digest = verify.require_digest(args.digest)
+        digest = grammar.require_digest(args.digest)
         result = _verifier_for(args, settings)(digest)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
@@ -81,41 +87,64 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Resolve, pull by digest, verify, run the smoke tests, report."""
-    from pipeline import deploy  # noqa: PLC0415
-
     settings = common.settings()
     image = args.image
     if not image:
+        from pipeline.grammar import commit_tag  # noqa: PLC0415
         from pipeline.image import image_name  # noqa: PLC0415
-        from pipeline.pulls import require_sha  # noqa: PLC0415
 
         if not args.sha:
             raise InputError("give --image, or --sha to deploy <registry>/<repository>:sha-<sha>")
         registry = args.registry or settings.image_registry
-        image = f"{image_name(registry, '/'.join(settings.require_repository()))}:sha-{require_sha(args.sha)}"
+        image = f"{image_name(registry, '/'.join(settings.require_repository()))}:{commit_tag(args.sha)}"
     no_verify = args.no_verify or not settings.attest_images
     check = None if no_verify else _verifier_for(args, settings)
+    reason = "switched off explicitly (--no-verify)" if settings.attest_images else ATTESTATIONS_OFF
+    return _deploy_and_report(
+        settings,
+        image=image,
+        environment=args.environment,
+        check=check,
+        unverified_reason=reason,
+        timeout=args.timeout,
+        output=Path(args.output),
+        pr=int(args.pr) if args.pr else None,
+    )
+
+
+ATTESTATIONS_OFF = "attestations are switched off (repository variable ATTEST_IMAGES=false)"
+
+
+def _deploy_and_report(
+    settings: Settings,
+    *,
+    image: str,
+    environment: str,
+    check: Callable[[str], Verified] | None,
+    unverified_reason: str,
+    timeout: float,
+    output: Path,
+    pr: int | None,
+) -> int:
+    """The deployment as an operation: deploy, write the report, summary, outputs, comment."""
+    from pipeline import deploy  # noqa: PLC0415
+
     result = deploy.deploy(
         image,
-        args.environment,
+        environment,
         check,
-        timeout=args.timeout,
+        timeout=timeout,
         registry_token=os.environ.get("REGISTRY_TOKEN", ""),
-        unverified_reason=(
-            "attestations are switched off (repository variable ATTEST_IMAGES=false)"
-            if not settings.attest_images
-            else "switched off explicitly (--no-verify)"
-        ),
+        unverified_reason=unverified_reason,
     )
     body = deploy.render(result, settings.run_url)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text(body, encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".md").write_text(body, encoding="utf-8")
+    output.with_suffix(".json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     actions.append_summary(settings.step_summary, body)
     actions.set_outputs(settings.output, {"digest": result.digest, "ok": str(result.ok).lower()})
-    if args.pr:
-        common.comment(settings, int(args.pr), deploy.CD_MARKER, body)
+    if pr is not None:
+        common.comment(settings, pr, deploy.CD_MARKER, body)
     print(body)
     deploy.require_ok(result)
     return 0
@@ -130,7 +159,8 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     PR's image, so it holds no write token; ``cd-comment`` posts the report
     from a job of its own. The PR number is a step output as soon as known.
     """
-    from pipeline.pulls import find_pull_request, require_sha  # noqa: PLC0415
+    from pipeline.grammar import require_sha  # noqa: PLC0415
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
 
     settings = common.settings()
     env = os.environ.get
@@ -155,28 +185,30 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         ref = "refs/heads/main"
     else:
         raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
-    from pipeline.cli import build_parser  # noqa: PLC0415 - the parser imports these commands
+    from pipeline.image import image_name  # noqa: PLC0415
+    from pipeline.verify import Expectations  # noqa: PLC0415
 
-    namespace = build_parser().parse_args(
-        [
-            "deploy",
-            "--sha",
-            sha,
-            "--registry",
-            settings.image_registry,
-            "--environment",
-            env("ENVIRONMENT", "preview") or "preview",
-            "--ref",
-            ref,
-            "--run-id",
-            env("RUN_ID", ""),
-            "--run-attempt",
-            env("RUN_ATTEMPT", "1") or "1",
-            "--repository-id",
-            env("REPOSITORY_ID", ""),
-        ]
+    image = f"{image_name(settings.image_registry, '/'.join(settings.require_repository()))}:{grammar.commit_tag(sha)}"
+    expected = Expectations(
+        repository=settings.repository,
+        ref=ref,
+        repository_id=env("REPOSITORY_ID", ""),
+        run_id=env("RUN_ID", ""),
+        run_attempt=env("RUN_ATTEMPT", "1") or "1",
+        server_url=settings.server_url,
     )
-    return cmd_deploy(namespace)
+    offline = env("SIGSTORE_OFFLINE", "") in {"1", "true"}
+    check = _verifier(settings, expected, bundle_files=[], offline=offline) if settings.attest_images else None
+    return _deploy_and_report(
+        settings,
+        image=image,
+        environment=env("ENVIRONMENT", "preview") or "preview",
+        check=check,
+        unverified_reason=ATTESTATIONS_OFF,
+        timeout=60,
+        output=Path("reports/cd-report.json"),
+        pr=None,
+    )
 
 
 def cmd_cd_comment(args: argparse.Namespace) -> int:

@@ -94,7 +94,7 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
 
 def _plan(path: str) -> tuple[str, list[str], bool, str, str]:
     """The image plan written by image-tags, validated."""
-    from pipeline.pulls import require_sha  # noqa: PLC0415
+    from pipeline.grammar import require_sha  # noqa: PLC0415
 
     plan = common.read_json(Path(path))
     refs = plan.get("references")
@@ -154,7 +154,7 @@ def cmd_image_push(args: argparse.Namespace) -> int:
 def cmd_sbom(args: argparse.Namespace) -> int:
     """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
     from pipeline import build  # noqa: PLC0415
-    from pipeline.verify import DIGEST  # noqa: PLC0415
+    from pipeline.grammar import DIGEST  # noqa: PLC0415
 
     image = common.read_json(Path(args.image_json))
     name, digest = str(image.get("name", "")), str(image.get("digest", ""))
