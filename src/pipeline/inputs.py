@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from pipeline.errors import InputError
+from pipeline.jobfiles import ImageFacts, read_image
+
 _PYTHON_SUFFIX = re.compile(r"-(\d+\.\d+)\.(?:json|xml)$")
 
 
@@ -57,7 +60,7 @@ class ReportInputs:
 
     interpreters: list[Interpreter]
     coverage: CoverageTotal | Missing
-    image: dict[str, Any] | Missing
+    image: ImageFacts | Missing
     sbom: int | Missing
     attestation: dict[str, Any] | Missing
     trivy: dict[str, Any] | Missing
@@ -74,6 +77,16 @@ def _json(path: Path) -> Any | Missing:  # noqa: ANN401 - any JSON value
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return Missing(f"{path.name} is unreadable: {type(error).__name__}")
+
+
+def _image(path: Path) -> ImageFacts | Missing:
+    """``image.json`` through its one reader; anything wrong is shown, not raised."""
+    if not path.exists():
+        return Missing(f"{path.name} was not produced")
+    try:
+        return read_image(path)
+    except InputError as error:
+        return Missing(str(error).replace(str(path), path.name))
 
 
 def _object(path: Path) -> dict[str, Any] | Missing:
@@ -192,7 +205,7 @@ def load(directory: Path, sha: str = "", run_url: str = "", branch: str = "") ->
     return ReportInputs(
         interpreters=interpreters,
         coverage=load_coverage_xml(directory / "coverage.xml"),
-        image=_object(directory / "image.json"),
+        image=_image(directory / "image.json"),
         sbom=count_sbom(directory / "sbom.json"),
         attestation=_object(directory / "attestation.json"),
         trivy=load_trivy(directory / "trivy.json"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import build, cells, deploy, docker, image, inputs, matrix, report
+from pipeline import build, cells, deploy, docker, image, inputs, jobfiles, matrix, report
 from pipeline.errors import CheckFailed, PipelineError
 
 if TYPE_CHECKING:
@@ -129,14 +129,8 @@ class LocalPipeline:
     def push_image(self) -> str:
         """Push every tag to the local registry; from here on only the digest is used."""
         self.digest = build.push(self.ref.references)
-        data = {
-            "name": self.ref.name,
-            "tags": list(self.ref.tags),
-            "digest": self.digest,
-            "pushed": True,
-            "reason": f"local registry {self.registry}",
-        }
-        (self.reports / "image.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        facts = jobfiles.ImageFacts(self.ref.name, self.ref.tags, self.digest, True, f"local registry {self.registry}")
+        jobfiles.write_image(self.reports / "image.json", facts)
         return f"{self.ref.name}@{self.digest}"
 
     def sbom(self) -> str:

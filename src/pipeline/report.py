@@ -179,12 +179,12 @@ def _image(inputs: ReportInputs, verify_hint: str) -> str:
     image = inputs.image
     if isinstance(image, Missing):
         return _missing("image", image)
-    raw_name = str(image.get("name", "?"))
+    raw_name = image.name or "?"
     name = md.code(raw_name)
-    tags = ", ".join(f"{md.code(str(t), 130)}" for t in image.get("tags") or [])
-    digest = str(image.get("digest") or "")
-    if not image.get("pushed"):
-        reason = md.inline(str(image.get("reason") or "not pushed"), 200)
+    tags = ", ".join(f"{md.code(t, 130)}" for t in image.tags)
+    digest = image.digest
+    if not image.pushed:
+        reason = md.inline(image.reason or "not pushed", 200)
         return f"**Image** {name}: built, not pushed ({reason})"
     lines = [f"**Image** {name}", "", f"- tags: {tags or 'none'}", f"- digest: {md.code(digest, 80)}"]
     pinned = f"{raw_name}@{digest}"

@@ -29,7 +29,9 @@ def imports(path, package=None):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline"):
             names = [a.name for a in node.names]
             submodules = [
-                f"{node.module}.{n}" for n in names if (root / f"{node.module}.{n}".replace(".", "/")).with_suffix(".py").exists()
+                f"{node.module}.{n}"
+                for n in names
+                if (root / f"{node.module}.{n}".replace(".", "/")).with_suffix(".py").exists()
             ]
             if len(submodules) < len(names):  # names from the module itself
                 found.append((node.module, names))

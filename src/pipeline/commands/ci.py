@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from pipeline import actions
+from pipeline import actions, jobfiles
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError, PipelineError
 
@@ -75,8 +75,8 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
     registry = args.registry or settings.image_registry
     ref = image_ref(registry, "/".join(settings.require_repository()), sha, branch, number)
     push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
-    plan = {"name": ref.name, "references": ref.references, "sha": sha, "push": push, "reason": reason}
-    common.write_json(Path(args.plan), plan)
+    plan = jobfiles.ImagePlan(ref.name, tuple(ref.references), sha, push, reason)
+    jobfiles.write_plan(Path(args.plan), plan)
     actions.set_outputs(
         settings.output,
         {
@@ -86,27 +86,10 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
             "reason": reason,
         },
     )
-    print(json.dumps(plan, indent=2))
+    print(Path(args.plan).read_text(encoding="utf-8"), end="")
     if not push:
         actions.append_summary(settings.step_summary, f"**Image**: built, not pushed ({reason})")
     return 0
-
-
-def _plan(path: str) -> tuple[str, list[str], bool, str, str]:
-    """The image plan written by image-tags, validated."""
-    from pipeline.grammar import require_sha  # noqa: PLC0415
-
-    plan = common.read_json(Path(path))
-    refs = plan.get("references")
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-        raise InputError(f"{path} has no image references")
-    return (
-        str(plan.get("name", "")),
-        refs,
-        plan.get("push") is True,
-        str(plan.get("reason", "")),
-        require_sha(str(plan.get("sha", ""))),
-    )
 
 
 def cmd_image_build(args: argparse.Namespace) -> int:
@@ -115,7 +98,8 @@ def cmd_image_build(args: argparse.Namespace) -> int:
     from sample_app import __version__  # noqa: PLC0415
 
     settings = common.settings()
-    _, refs, _, _, sha = _plan(args.plan)
+    plan = jobfiles.read_plan(Path(args.plan))
+    refs, sha = list(plan.references), plan.sha
     source = f"{settings.server_url}/{settings.repository}" if settings.repository else ""
     build.build(
         refs,
@@ -136,35 +120,27 @@ def cmd_image_push(args: argparse.Namespace) -> int:
     from pipeline import build  # noqa: PLC0415
 
     settings = common.settings()
-    name, refs, push, reason, _ = _plan(args.plan)
-    digest = build.push(refs) if push else ""
-    data = {
-        "name": name,
-        "tags": [r.rsplit(":", 1)[1] for r in refs],
-        "digest": digest,
-        "pushed": push,
-        "reason": reason,
-    }
-    common.write_json(Path(args.output), data)
-    actions.set_outputs(settings.output, {"digest": digest, "pushed": str(push).lower()})
-    print(f"pushed {name}@{digest}" if push else f"not pushed: {reason}")
+    plan = jobfiles.read_plan(Path(args.plan))
+    digest = build.push(list(plan.references)) if plan.push else ""
+    tags = tuple(r.rsplit(":", 1)[1] for r in plan.references)
+    jobfiles.write_image(Path(args.output), jobfiles.ImageFacts(plan.name, tags, digest, plan.push, plan.reason))
+    actions.set_outputs(settings.output, {"digest": digest, "pushed": str(plan.push).lower()})
+    print(f"pushed {plan.name}@{digest}" if plan.push else f"not pushed: {plan.reason}")
     return 0
 
 
 def cmd_sbom(args: argparse.Namespace) -> int:
     """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
     from pipeline import build  # noqa: PLC0415
-    from pipeline.grammar import DIGEST  # noqa: PLC0415
 
-    image = common.read_json(Path(args.image_json))
-    name, digest = str(image.get("name", "")), str(image.get("digest", ""))
-    if image.get("pushed") and DIGEST.fullmatch(digest):
-        source = f"registry:{name}@{digest}"
+    image = jobfiles.read_image(Path(args.image_json))
+    name = image.name
+    if image.pushed:
+        source = f"registry:{name}@{image.digest}"
     else:
-        tags = image.get("tags") or []
-        if not tags:
+        if not image.tags:
             raise InputError(f"{args.image_json} names no tag to describe")
-        source = f"docker:{name}:{tags[-1]}"
+        source = f"docker:{name}:{image.tags[-1]}"
     # A registry on this machine speaks plain HTTP (the local platform, act).
     local = name.startswith(("127.0.0.1:", "localhost:"))
     count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry or local)

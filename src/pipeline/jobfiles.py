@@ -1,0 +1,101 @@
+"""The files one job leaves for another: one typed model, one writer, one reader each.
+
+``image-plan.json`` (what to build and whether to push) is written by
+``image-tags`` and read by ``image-build``/``image-push``; ``image.json``
+(what was pushed) is written by ``image-push`` and the local pipeline through
+``write_image`` and read by ``sbom`` and the report through ``read_image``.
+A file that does not hold what its model says is a usage error naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+from pipeline.grammar import DIGEST, TAG, require_sha
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a JSON object")
+    return data
+
+
+def _dump(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """What ``image-tags`` decided: name, every ``name:tag``, the commit, push or not and why."""
+
+    name: str
+    references: tuple[str, ...]
+    sha: str
+    push: bool
+    reason: str
+
+
+def write_plan(path: Path, plan: ImagePlan) -> None:
+    """The one writer of ``image-plan.json``."""
+    _dump(path, {**asdict(plan), "references": list(plan.references)})
+
+
+def read_plan(path: Path) -> ImagePlan:
+    """The one reader of ``image-plan.json``, validated."""
+    data = _load(path)
+    refs = data.get("references")
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+        raise InputError(f"{path} has no image references")
+    name = str(data.get("name", ""))
+    for ref in refs:
+        image, _, tag = ref.rpartition(":")
+        if image != name or not TAG.fullmatch(tag):
+            raise InputError(f"{path}: {ref[:150]!r} is not {name}:<tag>")
+    return ImagePlan(
+        name=name,
+        references=tuple(refs),
+        sha=require_sha(str(data.get("sha", ""))),
+        push=data.get("push") is True,
+        reason=str(data.get("reason", "")),
+    )
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What was built and pushed: the report, the SBOM and CD read only the digest."""
+
+    name: str
+    tags: tuple[str, ...]
+    digest: str  # "" when not pushed
+    pushed: bool
+    reason: str
+
+
+def write_image(path: Path, facts: ImageFacts) -> None:
+    """The one writer of ``image.json`` (CI's image job and the local pipeline)."""
+    if facts.pushed and not DIGEST.fullmatch(facts.digest):
+        raise InputError(f"a pushed image needs its sha256 digest, not {facts.digest[:80]!r}")
+    _dump(path, {**asdict(facts), "tags": list(facts.tags)})
+
+
+def read_image(path: Path) -> ImageFacts:
+    """The one reader of ``image.json``, validated."""
+    data = _load(path)
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) and TAG.fullmatch(t) for t in tags):
+        raise InputError(f"{path}: the tags are not a list of image tags")
+    digest = str(data.get("digest") or "")
+    pushed = data.get("pushed") is True
+    if pushed and not DIGEST.fullmatch(digest):
+        raise InputError(f"{path}: a pushed image without a sha256 digest")
+    name, reason = str(data.get("name", "")), str(data.get("reason", ""))
+    return ImageFacts(name=name, tags=tuple(tags), digest=digest, pushed=pushed, reason=reason)

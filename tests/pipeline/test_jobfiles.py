@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from pipeline import jobfiles
+from pipeline.errors import InputError
+
+SHA = "c" * 40
+DIGEST = "sha256:" + "d" * 64
+
+
+def test_a_plan_reads_back_what_was_written(tmp_path):
+    plan = jobfiles.ImagePlan("ghcr.io/o/r", ("ghcr.io/o/r:main", f"ghcr.io/o/r:sha-{SHA}"), SHA, True, "push to main")
+    jobfiles.write_plan(tmp_path / "plan.json", plan)
+    assert jobfiles.read_plan(tmp_path / "plan.json") == plan
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "n", "references": [], "sha": SHA}, "no image references"),
+        ({"name": "n", "references": ["other:main"], "sha": SHA}, "is not n:<tag>"),
+        ({"name": "n", "references": ["n:-bad"], "sha": SHA}, "is not n:<tag>"),
+        ({"name": "n", "references": ["n:main"], "sha": "main"}, "not a full commit SHA"),
+        ([], "not a JSON object"),
+    ],
+)
+def test_a_bad_plan_is_refused_with_its_name(tmp_path, data, message):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=message):
+        jobfiles.read_plan(path)
+
+
+def test_image_facts_read_back_and_a_push_needs_its_digest(tmp_path):
+    facts = jobfiles.ImageFacts("ghcr.io/o/r", ("main",), DIGEST, True, "push to main")
+    jobfiles.write_image(tmp_path / "image.json", facts)
+    assert jobfiles.read_image(tmp_path / "image.json") == facts
+    with pytest.raises(InputError, match="needs its sha256 digest"):
+        jobfiles.write_image(tmp_path / "x.json", jobfiles.ImageFacts("n", (), "", True, ""))
+    not_pushed = jobfiles.ImageFacts("n", ("pr-1",), "", False, "fork")
+    jobfiles.write_image(tmp_path / "y.json", not_pushed)
+    assert jobfiles.read_image(tmp_path / "y.json") == not_pushed
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "n", "tags": ["ok"], "digest": "sha256:xyz", "pushed": True},
+        {"name": "n", "tags": "main", "pushed": False},
+        {"name": "n", "tags": ["bad tag"], "pushed": False},
+    ],
+)
+def test_bad_image_facts_are_refused(tmp_path, data):
+    path = tmp_path / "image.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError):
+        jobfiles.read_image(path)
+    with pytest.raises(InputError, match="cannot read"):
+        jobfiles.read_image(tmp_path / "missing.json")
