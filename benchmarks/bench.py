@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.settings import LOCAL_BASE_IMAGE
+
 ROOT = Path(__file__).resolve().parents[1]
-BASE = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+BASE = os.environ.get("LOCAL_BASE_IMAGE", "") or LOCAL_BASE_IMAGE
 
 
 def timed(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:

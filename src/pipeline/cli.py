@@ -6,7 +6,6 @@ Exit status: 0 success, 1 the checked thing failed, 2 bad usage or input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,10 +26,9 @@ class _Parser(argparse.ArgumentParser):
 def _verify_flags(parser: argparse.ArgumentParser) -> None:
     from pipeline.verify import GITHUB_ISSUER  # noqa: PLC0415
 
-    env = os.environ.get
     parser.add_argument("--bundle", action="append", help="bundle file (repeatable); default: the API")
     parser.add_argument("--repository", default="", help="owner/name (default $GITHUB_REPOSITORY)")
-    parser.add_argument("--repository-id", default=env("GITHUB_REPOSITORY_ID", ""))
+    parser.add_argument("--repository-id", default="", help="numeric id (default $GITHUB_REPOSITORY_ID)")
     parser.add_argument("--ref", default="", help="source ref (default $GITHUB_REF)")
     parser.add_argument("--signer-workflow", default=".github/workflows/ci.yml")
     parser.add_argument("--build-config", default="", help="calling workflow of a reusable signer")
@@ -40,7 +38,6 @@ def _verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--offline",
         action="store_true",
-        default=env("SIGSTORE_OFFLINE", "") in {"1", "true"},
         help="trust root from the sigstore package, no TUF update ($SIGSTORE_OFFLINE=1)",
     )
 
@@ -80,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=ci.cmd_sbom)
 
     p = sub.add_parser("attestation-json", help="record the attestation for the report")
-    p.add_argument("--id", default=os.environ.get("ATTESTATION_ID", ""))
-    p.add_argument("--url", default=os.environ.get("ATTESTATION_URL", ""))
+    p.add_argument("--id", default="", help="default $ATTESTATION_ID")
+    p.add_argument("--url", default="", help="default $ATTESTATION_URL")
     p.add_argument("--output", default="reports/attestation.json")
     p.set_defaults(func=ci.cmd_attestation_json)
 

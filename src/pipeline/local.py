@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import build, cells, deploy, docker, image, inputs, jobfiles, matrix, report
 from pipeline.errors import CheckFailed, PipelineError
+from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,8 +69,9 @@ class LocalPipeline:
         self.reports = reports
         self.container = container
         self.hatch = shutil.which("hatch") or "hatch"
-        self.registry = os.environ.get("LOCAL_REGISTRY", "127.0.0.1:5000")
-        self.base = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+        settings = Settings.from_env(dict(os.environ))
+        self.registry = settings.local_registry
+        self.base = settings.local_base_image
         self.sha = _git_sha()
         self.ref = image.image_ref(self.registry, LOCAL_REPOSITORY, self.sha, "local")
         self.digest = ""

@@ -1,4 +1,10 @@
-"""One typed object built from the environment, as GitHub Actions sets it."""
+"""One typed object built from the environment: the only place a variable is read.
+
+``Settings`` holds what GitHub Actions sets for every job (``GITHUB_*``), the
+repository's switches and the local platform's two settings; ``JobEnv`` holds
+what this repository's workflows pass a job in its ``env:``. Each value is
+validated here, once, before any command uses it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,73 @@ from pipeline.errors import InputError
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
+# The local platform (scripts/local-platform.sh prints the same two values).
+LOCAL_REGISTRY = "127.0.0.1:5000"
+LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
+_NUMBER = re.compile(r"[0-9]{1,19}")
+_TRIGGERS = {"", "push", "pull_request"}
+
+
+def _number(environ: dict[str, str], name: str) -> str:
+    """A variable that must be digits when set (a PR number, a run id)."""
+    value = environ.get(name, "")
+    if value and not _NUMBER.fullmatch(value):
+        raise InputError(f"{name} is not a number: {value[:40]!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class JobEnv:
+    """What the workflows pass a job in ``env:`` (CI's report job, CD's jobs)."""
+
+    head_sha: str = ""
+    head_ref: str = ""
+    head_repository: str = ""
+    pr_number: str = ""
+    pr_author: str = ""
+    trigger: str = ""
+    run_id: str = ""  # the CI run CD deploys from
+    run_attempt: str = "1"
+    fork_head: str = ""
+    event_pull_requests: tuple[int, ...] = ()
+    environment: str = "preview"
+    repository_id: str = ""
+    registry_token: str = field(default="", repr=False)
+    attestation_id: str = ""
+    attestation_url: str = ""
+    needs: str = ""
+    sigstore_offline: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str]) -> JobEnv:
+        """Read and validate every job variable; a bad one is a usage error naming it."""
+        trigger = environ.get("TRIGGER", "")
+        if trigger not in _TRIGGERS:
+            raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
+        named = environ.get("EVENT_PULL_REQUESTS", "")
+        if named and not all(_NUMBER.fullmatch(n) for n in named.split(",")):
+            raise InputError(f"EVENT_PULL_REQUESTS is not a list of numbers: {named[:40]!r}")
+        return cls(
+            head_sha=environ.get("HEAD_SHA", ""),
+            head_ref=environ.get("HEAD_REF", ""),
+            head_repository=environ.get("HEAD_REPOSITORY", ""),
+            pr_number=_number(environ, "PR_NUMBER"),
+            pr_author=environ.get("PR_AUTHOR", ""),
+            trigger=trigger,
+            run_id=_number(environ, "RUN_ID"),
+            run_attempt=_number(environ, "RUN_ATTEMPT") or "1",
+            fork_head=environ.get("FORK_HEAD", ""),
+            event_pull_requests=tuple(int(n) for n in named.split(",")) if named else (),
+            environment=environ.get("ENVIRONMENT", "") or "preview",
+            repository_id=_number(environ, "REPOSITORY_ID"),
+            registry_token=environ.get("REGISTRY_TOKEN", ""),
+            attestation_id=environ.get("ATTESTATION_ID", ""),
+            attestation_url=environ.get("ATTESTATION_URL", ""),
+            needs=environ.get("NEEDS", ""),
+            sigstore_offline=environ.get("SIGSTORE_OFFLINE", "") in {"1", "true"},
+        )
+
+
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _REGISTRY = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?")
 _BUILD_NETWORKS = {"", "default", "host", "none"}
@@ -31,9 +104,10 @@ class Settings:
     ref: str = ""
     event_name: str = ""
     event_path: str = ""
+    ref_name: str = ""
+    repository_id: str = ""
     step_summary: str = ""
     output: str = ""
-    actor: str = ""
     comment_author: str = "github-actions[bot]"
     max_wait: float = 60.0
     # Where images go (ghcr.io on GitHub; the local registry under act) and how
@@ -44,6 +118,9 @@ class Settings:
     # The repository variable ATTEST_IMAGES: "false" switches attestations off,
     # and CD then deploys unverified and says so.
     attest_images: bool = True
+    local_registry: str = LOCAL_REGISTRY
+    local_base_image: str = LOCAL_BASE_IMAGE
+    job: JobEnv = field(default_factory=JobEnv)
 
     @classmethod
     def from_env(cls, environ: dict[str, str]) -> Settings:
@@ -68,6 +145,11 @@ class Settings:
         if attest not in {"", "true", "false"}:
             raise InputError(f"ATTEST_IMAGES must be true or false, not {attest[:20]!r}")
         return cls(
+            job=JobEnv.from_env(environ),
+            local_registry=environ.get("LOCAL_REGISTRY", "") or LOCAL_REGISTRY,
+            local_base_image=environ.get("LOCAL_BASE_IMAGE", "") or LOCAL_BASE_IMAGE,
+            ref_name=environ.get("GITHUB_REF_NAME", ""),
+            repository_id=_number(environ, "GITHUB_REPOSITORY_ID"),
             image_registry=registry,
             base_image=environ.get("BASE_IMAGE", ""),
             build_network=network,
@@ -84,7 +166,6 @@ class Settings:
             event_path=environ.get("GITHUB_EVENT_PATH", ""),
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             output=environ.get("GITHUB_OUTPUT", ""),
-            actor=environ.get("GITHUB_ACTOR", ""),
             comment_author=environ.get("PIPELINE_COMMENT_AUTHOR", "github-actions[bot]"),
             max_wait=max_wait,
         )

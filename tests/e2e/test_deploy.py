@@ -12,10 +12,11 @@ import requests
 from pipeline import docker as dk
 from pipeline import registry
 from pipeline.cli import main
+from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTRY = os.environ.get("LOCAL_REGISTRY", "127.0.0.1:5000")
-BASE = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+_LOCAL = Settings.from_env(dict(os.environ))
+REGISTRY, BASE = _LOCAL.local_registry, _LOCAL.local_base_image
 _MISSING = dk.available()
 pytestmark = [
     pytest.mark.e2e,

@@ -83,7 +83,8 @@ def test_without_an_engine_it_brings_the_platform_up_with_its_script(workspace, 
     script = workspace / "platform.sh"
     script.write_text(': > "$PLATFORM_UP"\necho LOCAL_REGISTRY=127.0.0.1:5999\necho "BAD KEY=x"\n')
     monkeypatch.setenv("PLATFORM_UP", str(workspace / "up"))
-    monkeypatch.delenv("LOCAL_REGISTRY", raising=False)
+    # setenv (not delenv) records the variable, so the value the script sets is undone.
+    monkeypatch.setenv("LOCAL_REGISTRY", "before")
     assert preflight(container=True, platform_script=script) == ""
     assert os.environ["LOCAL_REGISTRY"] == "127.0.0.1:5999"
     assert f"bash {script} up" in capsys.readouterr().out
@@ -113,7 +114,7 @@ def test_stages_and_table(workspace):
     pipeline = LocalPipeline(workspace / "reports", container=True)
     names = [s.name for s in pipeline.stages()]
     assert names == ["lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"]
-    assert pipeline.ref.name == "127.0.0.1:5000/local/sample-app"
+    assert pipeline.ref.name == f"{os.environ.get('LOCAL_REGISTRY') or '127.0.0.1:5000'}/local/sample-app"
     assert summary_table(pipeline.stages()[:1]).splitlines()[-1] == "| total | | 0.0 | |"
 
 

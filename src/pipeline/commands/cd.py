@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
 
     return Expectations(
         repository=args.repository or settings.repository,
-        repository_id=args.repository_id,
+        repository_id=args.repository_id or settings.repository_id,
         ref=args.ref or settings.ref,
         signer_workflow=args.signer_workflow,
         run_id=args.run_id,
@@ -36,7 +35,8 @@ def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
 
 
 def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], Verified]:
-    return _verifier(settings, _expectations(args, settings), bundle_files=args.bundle or [], offline=args.offline)
+    offline = args.offline or settings.job.sigstore_offline
+    return _verifier(settings, _expectations(args, settings), bundle_files=args.bundle or [], offline=offline)
 
 
 def _verifier(
@@ -134,7 +134,7 @@ def _deploy_and_report(
         environment,
         check,
         timeout=timeout,
-        registry_token=os.environ.get("REGISTRY_TOKEN", ""),
+        registry_token=settings.job.registry_token,
         unverified_reason=unverified_reason,
     )
     body = deploy.render(result, settings.run_url)
@@ -163,17 +163,16 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     from pipeline.pulls import find_pull_request  # noqa: PLC0415
 
     settings = common.settings()
-    env = os.environ.get
-    sha = require_sha(env("HEAD_SHA", ""))
-    trigger = env("TRIGGER", "")
+    job = settings.job
+    sha = require_sha(job.head_sha)
     number = ""
-    if trigger == "pull_request":
-        named = env("EVENT_PULL_REQUESTS", "")
-        if named and not all(n.isdigit() for n in named.split(",")):
-            raise InputError(f"EVENT_PULL_REQUESTS is not a list of numbers: {named[:40]!r}")
-        preferred = tuple(int(n) for n in named.split(",")) if named else ()
+    if job.trigger == "pull_request":
         found = find_pull_request(
-            common.github(settings), "/".join(settings.require_repository()), sha, env("FORK_HEAD", ""), preferred
+            common.github(settings),
+            "/".join(settings.require_repository()),
+            sha,
+            job.fork_head,
+            job.event_pull_requests,
         )
         if found is None:
             raise CheckFailed(f"no open pull request has head {sha}; nothing to deploy to preview")
@@ -181,10 +180,10 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
             print(actions.command("notice", found.why))
         number, ref = str(found.number), f"refs/pull/{found.number}/merge"
         actions.set_outputs(settings.output, {"pr": number})
-    elif trigger == "push":
+    elif job.trigger == "push":
         ref = "refs/heads/main"
     else:
-        raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
+        raise InputError("TRIGGER must be pull_request or push (the guard's event output)")
     from pipeline.image import image_name  # noqa: PLC0415
     from pipeline.verify import Expectations  # noqa: PLC0415
 
@@ -192,17 +191,17 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     expected = Expectations(
         repository=settings.repository,
         ref=ref,
-        repository_id=env("REPOSITORY_ID", ""),
-        run_id=env("RUN_ID", ""),
-        run_attempt=env("RUN_ATTEMPT", "1") or "1",
+        repository_id=job.repository_id,
+        run_id=job.run_id,
+        run_attempt=job.run_attempt,
         server_url=settings.server_url,
     )
-    offline = env("SIGSTORE_OFFLINE", "") in {"1", "true"}
+    offline = job.sigstore_offline
     check = _verifier(settings, expected, bundle_files=[], offline=offline) if settings.attest_images else None
     return _deploy_and_report(
         settings,
         image=image,
-        environment=env("ENVIRONMENT", "preview") or "preview",
+        environment=job.environment,
         check=check,
         unverified_reason=ATTESTATIONS_OFF,
         timeout=60,
@@ -221,9 +220,9 @@ def cmd_cd_comment(args: argparse.Namespace) -> int:
     from pipeline import deploy  # noqa: PLC0415
 
     settings = common.settings()
-    number = os.environ.get("PR_NUMBER", "")
-    if not number.isdigit():
-        raise InputError(f"PR_NUMBER is not a pull request number: {number[:20]!r}")
+    number = settings.job.pr_number
+    if not number:
+        raise InputError("PR_NUMBER is not set (the deploy job's pr output)")
     report = Path(args.report)
     if report.is_file():
         body = report.read_text(encoding="utf-8", errors="replace")

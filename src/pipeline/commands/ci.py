@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from pipeline import actions, jobfiles
@@ -60,7 +59,7 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
     event = settings.event()
     pr = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else None
     try:
-        branch = str(pr["head"]["ref"]) if pr else os.environ.get("GITHUB_REF_NAME", "")
+        branch = str(pr["head"]["ref"]) if pr else settings.ref_name
         sha = str(pr["head"]["sha"]) if pr else settings.sha
         number = int(pr["number"]) if pr else None
     except (KeyError, TypeError, ValueError):
@@ -150,12 +149,18 @@ def cmd_sbom(args: argparse.Namespace) -> int:
 
 def cmd_attestation_json(args: argparse.Namespace) -> int:
     """Record the attestation the attest job produced, for the report."""
-    if not args.id.isdigit():
-        raise InputError(f"not an attestation id: {args.id[:40]!r}")
-    if args.url and not args.url.startswith("https://"):
-        raise InputError("the attestation URL must be https")
-    common.write_json(Path(args.output), {"id": args.id, "url": args.url})
+    job = common.settings().job
+    record_attestation(args.id or job.attestation_id, args.url or job.attestation_url, Path(args.output))
     return 0
+
+
+def record_attestation(attestation_id: str, url: str, output: Path) -> None:
+    """``attestation.json`` for the report, from the attest job's outputs."""
+    if not attestation_id.isdigit():
+        raise InputError(f"not an attestation id: {attestation_id[:40]!r}")
+    if url and not url.startswith("https://"):
+        raise InputError("the attestation URL must be https")
+    common.write_json(output, {"id": attestation_id, "url": url})
 
 
 def cmd_find_pr(args: argparse.Namespace) -> int:
@@ -210,20 +215,12 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
     settings = common.settings()
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
-    env = os.environ.get
-    if env("ATTESTATION_ID", ""):
-        cmd_attestation_json(
-            argparse.Namespace(
-                id=env("ATTESTATION_ID", ""),
-                url=env("ATTESTATION_URL", ""),
-                output=str(reports / "attestation.json"),
-            )
-        )
-    number = env("PR_NUMBER", "")
-    if number and not number.isdigit():
-        raise InputError(f"PR_NUMBER is not a number: {number[:20]!r}")
-    same_repository = env("HEAD_REPOSITORY", "") == settings.repository
-    dependabot = env("PR_AUTHOR", "") == "dependabot[bot]"
+    job = settings.job
+    if job.attestation_id:
+        record_attestation(job.attestation_id, job.attestation_url, reports / "attestation.json")
+    number = job.pr_number
+    same_repository = job.head_repository == settings.repository
+    dependabot = job.pr_author == "dependabot[bot]"
     if number and not same_repository:
         print(
             actions.command(
@@ -244,8 +241,8 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
         argparse.Namespace(
             reports=str(reports),
             output=str(reports / "ci-report.md"),
-            sha=env("HEAD_SHA", ""),
-            branch=env("HEAD_REF", ""),
+            sha=job.head_sha,
+            branch=job.head_ref,
             pr=number if same_repository and not dependabot else "",
             strict=False,
             artifacts_from_api=bool(settings.run_id),
@@ -258,7 +255,7 @@ def cmd_all_green(args: argparse.Namespace) -> int:
     from pipeline.verdict import judge_needs  # noqa: PLC0415
 
     try:
-        needs = json.loads(os.environ.get("NEEDS", ""))
+        needs = json.loads(common.settings().job.needs)
     except ValueError:
         raise InputError("NEEDS is not JSON (set it to ${{ toJSON(needs) }})") from None
     ok, lines = judge_needs(needs)
