@@ -117,6 +117,17 @@ def headline(verdict: Verdict) -> str:
     return f"Quality gate FAILED: coverage {total} is below the threshold of {goal}"
 
 
+def headline_from_json(data: dict[str, Any]) -> str:
+    """The same line, from ``gate.json`` (for whoever reads the result, not the run)."""
+    try:
+        limit = Threshold(float(data["threshold"]), int(data["precision"]), str(data.get("threshold_source", "")))
+        total = None if data.get("total") is None else float(data["total"])
+        verdict = Verdict(limit, str(data["verdict"]), str(data.get("reason", "")), total)
+    except (KeyError, TypeError, ValueError):
+        return "Quality gate: its result file is not what the gate writes"
+    return headline(verdict)
+
+
 def markdown_escape(text: str) -> str:
     """Make a file path inert in Markdown tables and HTML."""
     for char in "\\`*_[]<>|@#":

@@ -18,17 +18,13 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from pipeline import matrix
 from pipeline.errors import CheckFailed
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-# pytest's last line ("=== 287 passed in 9.5s ===") and the gate's verdict.
+# pytest's last line ("=== 287 passed in 9.5s ===").
 _SUMMARY = re.compile(r"^=+ (?P<text>.+ in [0-9.]+s.*?) =+$")
-_GATE = re.compile(r"^Quality gate .*")
 _POLL = 0.05
 
 
@@ -52,16 +48,26 @@ def cell_argv(hatch: str, python: str, pytest_args: list[str]) -> list[str]:
     return [hatch, "run", f"{matrix.ENV}.py{python}:run", "-n", "0", *pytest_args]
 
 
-def summary_lines(log_text: str) -> list[str]:
+def gate_line(gate_json: Path) -> str:
+    """The gate's verdict, from the machine-readable result it wrote for this cell."""
+    import json  # noqa: PLC0415
+
+    from quality_gate.outputs import headline_from_json  # noqa: PLC0415
+
+    try:
+        data = json.loads(gate_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"Quality gate: no result ({gate_json.name} was not written)"
+    return headline_from_json(data) if isinstance(data, dict) else "Quality gate: its result file is not an object"
+
+
+def summary_lines(log_text: str, gate_json: Path) -> list[str]:
     """What a reader needs from a passing cell: the gate's verdict and pytest's last tally."""
-    gate: list[str] = []
     tally: list[str] = []
     for line in log_text.splitlines():
         if match := _SUMMARY.match(line.strip()):
             tally = [match["text"]]
-        elif _GATE.match(line):
-            gate.append(line.strip())
-    return gate + tally
+    return [gate_line(gate_json), *tally]
 
 
 def run_cells(hatch: str, pythons: list[str], pytest_args: list[str], logs: Path) -> list[Cell]:
@@ -113,7 +119,7 @@ def describe(cells: list[Cell]) -> str:
         status = "ok" if cell.ok else f"FAILED (exit {cell.exit_code})"
         out.append(f"--- Python {cell.python}: {status} in {cell.seconds:.1f}s, log {cell.log}")
         if cell.ok:
-            out += [f"    {line}" for line in summary_lines(text)]
+            out += [f"    {line}" for line in summary_lines(text, cell.log.with_name(f"gate-{cell.python}.json"))]
         else:
             out += text.splitlines()
     return "\n".join(out)

@@ -123,27 +123,21 @@ def load_junit(path: Path) -> list[TestCase] | Missing:
 
 
 def load_coverage_xml(path: Path) -> CoverageTotal | Missing:
-    """Total (lines and branches, as coverage.py counts) and per-file rates."""
+    """Total and per-file figures through the quality gate's own reader.
+
+    One parser and one formula (lines and branches, as coverage.py counts) for
+    the gate and the report, so "files below the threshold" compares like
+    with like.
+    """
+    from quality_gate.coverage_xml import UnreadableReportError, read  # noqa: PLC0415
+
     if not path.exists():
         return Missing(f"{path.name} was not produced (coverage not combined)")
     try:
-        root = ET.parse(path).getroot()  # noqa: S314 - our own job's file
-        lines_valid = int(root.get("lines-valid", "0"))
-        lines_covered = int(root.get("lines-covered", "0"))
-        branches_valid = int(root.get("branches-valid", "0"))
-        branches_covered = int(root.get("branches-covered", "0"))
-    except (OSError, ET.ParseError, ValueError) as error:
-        return Missing(f"{path.name} is unreadable: {type(error).__name__}")
-    valid = lines_valid + branches_valid
-    percent = 100.0 * (lines_covered + branches_covered) / valid if valid else 100.0
-    files = []
-    for cls in root.iter("class"):
-        try:
-            rate = float(cls.get("line-rate", "1")) * 100
-        except ValueError:
-            continue
-        files.append((cls.get("filename", "?"), rate))
-    return CoverageTotal(percent, files)
+        percent, files = read(path, path.parent)
+    except UnreadableReportError as error:
+        return Missing(f"{path.name} is unreadable: {str(error).rsplit(': ', 1)[-1]}")
+    return CoverageTotal(percent, [(f.path, f.percent) for f in files])
 
 
 def count_sbom(path: Path) -> int | Missing:

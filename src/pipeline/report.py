@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coverage.results import display_covered, should_fail_under
-
 from pipeline import markdown as md
 from pipeline.inputs import CoverageTotal, Interpreter, Missing, ReportInputs, TestCase
+from quality_gate.threshold import Threshold, passes, shown
 
 CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
 COMMENT_LIMIT = 65_536
@@ -41,9 +40,10 @@ def combined_verdict(inputs: ReportInputs) -> tuple[bool | None, str]:
         return None, "_threshold: missing (no gate result was produced)_"
     value, precision = threshold
     total = inputs.coverage.percent
-    ok = not should_fail_under(total, value, precision)
-    shown = f"{display_covered(total, precision)}% vs threshold {display_covered(value, precision)}%"
-    return ok, f"{':white_check_mark:' if ok else ':x:'} **Coverage gate**: {shown}"
+    # The gate's own rule (coverage.py's comparison at the display precision).
+    ok = passes(total, Threshold(value, precision, "gate"))
+    figures = f"{shown(total, precision)}% vs threshold {shown(value, precision)}%"
+    return ok, f"{':white_check_mark:' if ok else ':x:'} **Coverage gate**: {figures}"
 
 
 def overall(inputs: ReportInputs) -> bool:
@@ -162,7 +162,7 @@ def _weak_files(inputs: ReportInputs) -> str:
         rows = [[f"{md.code(name, 150)}", f"{rate:.2f}%"] for rate, name in weak]
         return (
             f"<details>\n<summary>Files below the threshold ({len(weak)})</summary>\n\n"
-            + md.table(["File", "Line coverage"], rows, "lr")
+            + md.table(["File", "Coverage"], rows, "lr")
             + "\n\n</details>"
         )
     return "**Files below the threshold**: unknown (no combined coverage or threshold)"

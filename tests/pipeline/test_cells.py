@@ -29,7 +29,8 @@ if [ -n "$HANG" ]; then
 fi
 echo "args: $*"
 echo "===== 12 passed in 0.50s ====="
-echo "Quality gate passed: coverage 100.00% >= 90.00%"
+echo "Quality gate: this line of the log is not what is reported"
+printf '{"verdict": "passed", "threshold": 90, "precision": 2, "total": 100.0}' > "$REPORTS/gate-$python.json"
 [ "$python" = "$FAIL" ] && { echo "E   assert 1 == 2"; exit 1; }
 exit 0
 """
@@ -58,6 +59,7 @@ def hatch(tmp_path, monkeypatch):
     script.write_text(CELL)
     script.chmod(0o755)
     monkeypatch.setenv("CELLS", str(tmp_path))
+    monkeypatch.setenv("REPORTS", str(tmp_path / "logs"))
     monkeypatch.delenv("FAIL", raising=False)
     monkeypatch.delenv("HANG", raising=False)
     return str(script)
@@ -112,15 +114,40 @@ def test_a_hatch_that_cannot_start_is_one_clear_error(tmp_path):
 @pytest.mark.parametrize(
     ("log", "expected"),
     [
-        ("=== 3 passed in 1.00s ===\nQuality gate passed: x\n", ["Quality gate passed: x", "3 passed in 1.00s"]),
+        ("=== 3 passed in 1.00s ===\n", ["3 passed in 1.00s"]),
         ("= 1 failed, 2 passed, 1 warning in 2.5s (0:00:02) =\n", ["1 failed, 2 passed, 1 warning in 2.5s (0:00:02)"]),
         ("==== slowest 3 durations ====\n", []),
-        (
-            "=== 1 passed in 1.0s ===\nQuality gate passed: y\n=== 2 passed in 2.0s ===\n",
-            ["Quality gate passed: y", "2 passed in 2.0s"],
-        ),
+        ("=== 1 passed in 1.0s ===\n=== 2 passed in 2.0s ===\n", ["2 passed in 2.0s"]),
         ("garbage\n\x00\n", []),
     ],
 )
-def test_summary_lines(log, expected):
-    assert cells.summary_lines(log) == expected
+def test_summary_lines(log, expected, tmp_path):
+    assert cells.summary_lines(log, tmp_path / "gate-3.12.json") == [
+        "Quality gate: no result (gate-3.12.json was not written)",
+        *expected,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (
+            '{"verdict": "passed", "threshold": 90, "precision": 2, "total": 95.5}',
+            "Quality gate passed: coverage 95.50% >= 90.00%",
+        ),
+        (
+            '{"verdict": "failed", "threshold": 90, "precision": 2, "total": 89.9}',
+            "Quality gate FAILED: coverage 89.90% is below the threshold of 90.00%",
+        ),
+        (
+            '{"verdict": "not-measured", "reason": "no data", "threshold": 90, "precision": 2, "total": null}',
+            "Quality gate FAILED: no data (threshold 90.00%)",
+        ),
+        ('{"verdict": "passed"}', "Quality gate: its result file is not what the gate writes"),
+        ("[1]", "Quality gate: its result file is not an object"),
+        ("{not json", "Quality gate: no result (gate-3.12.json was not written)"),
+    ],
+)
+def test_the_gate_line_comes_from_the_gate_json(tmp_path, data, line):
+    (tmp_path / "gate-3.12.json").write_text(data)
+    assert cells.gate_line(tmp_path / "gate-3.12.json") == line
