@@ -76,17 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure-registry", action="store_true", help="plain HTTP (local registry)")
     p.set_defaults(func=ci.cmd_sbom)
 
-    p = sub.add_parser("attestation-json", help="record the attestation for the report")
-    p.add_argument("--id", default="", help="default $ATTESTATION_ID")
-    p.add_argument("--url", default="", help="default $ATTESTATION_URL")
-    p.add_argument("--output", default="reports/attestation.json")
-    p.set_defaults(func=ci.cmd_attestation_json)
-
-    p = sub.add_parser("find-pr", help="the open PR whose head is a commit")
-    p.add_argument("--sha", required=True)
-    p.add_argument("--fork-head", default="", help="owner:branch fallback for fork PRs")
-    p.set_defaults(func=ci.cmd_find_pr)
-
     p = sub.add_parser("report", help="render the CI report (and comment)")
     p.add_argument("--reports", default="reports")
     p.add_argument("--output", default="reports/ci-report.md")

@@ -83,12 +83,17 @@ def test_malformed_event_and_plan_are_usage_errors(actions_env, monkeypatch, cap
     assert "names no tag" in err
 
 
-def test_attestation_json(actions_env, capsys):
-    assert main(["attestation-json", "--id", "123", "--url", "https://github.com/octo/app/attestations/123"]) == 0
+def test_the_report_records_the_attest_jobs_outputs(actions_env, monkeypatch, fake_github, capsys):
+    monkeypatch.setenv("ATTESTATION_ID", "123")
+    monkeypatch.setenv("ATTESTATION_URL", "https://github.com/octo/app/attestations/123")
+    assert main(["ci-report"]) == 0
     data = json.loads((actions_env / "reports" / "attestation.json").read_text())
     assert data == {"id": "123", "url": "https://github.com/octo/app/attestations/123"}
-    assert main(["attestation-json", "--id", "12; x"]) == 2
-    assert main(["attestation-json", "--id", "1", "--url", "javascript:alert(1)"]) == 2
+    monkeypatch.setenv("ATTESTATION_ID", "12; x")
+    assert main(["ci-report"]) == 2
+    monkeypatch.setenv("ATTESTATION_ID", "1")
+    monkeypatch.setenv("ATTESTATION_URL", "javascript:alert(1)")
+    assert main(["ci-report"]) == 2
 
 
 def test_ci_report_comments_on_same_repository_prs(actions_env, monkeypatch, fake_github, capsys):

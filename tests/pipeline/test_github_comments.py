@@ -199,31 +199,37 @@ def pr(number, sha, repo="octo/app", state="open", head_repo="octo/app"):
     }
 
 
-def test_find_pr_keeps_only_open_prs_of_this_repo_with_that_head(fake_github, capsys, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+def _client(fake_github):
+    return github.GitHub(Settings.from_env({"GITHUB_API_URL": fake_github.url}))
+
+
+def test_find_pr_keeps_only_open_prs_of_this_repo_with_that_head(fake_github):
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
+
     fake_github.pulls_by_commit[SHA] = [
         pr(1, SHA, state="closed"),
         pr(2, "b" * 40),
         pr(3, SHA, repo="other/app"),
         pr(4, SHA),
     ]
-    assert main(["find-pr", "--sha", SHA]) == 0
-    assert out.read_text() == "number=4\n"
+    assert find_pull_request(_client(fake_github), "octo/app", SHA).number == 4
 
 
-def test_find_pr_fork_fallback_and_no_pr(fake_github, capsys):
+def test_find_pr_fork_fallback_and_no_pr(fake_github):
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
+
     fake_github.pulls = [pr(9, SHA, head_repo="fork/app")]
-    assert main(["find-pr", "--sha", SHA, "--fork-head", "fork:feat"]) == 0
-    assert "#9" in capsys.readouterr().out
+    assert find_pull_request(_client(fake_github), "octo/app", SHA, "fork:feat").number == 9
     fake_github.pulls = []
-    assert main(["find-pr", "--sha", SHA]) == 0
-    assert "no open pull request" in capsys.readouterr().out
+    assert find_pull_request(_client(fake_github), "octo/app", SHA) is None
 
 
-def test_find_pr_refuses_a_bad_sha(fake_github, capsys):
-    assert main(["find-pr", "--sha", "main; rm -rf /"]) == 2
-    assert "not a full commit SHA" in capsys.readouterr().err
+def test_find_pr_refuses_a_bad_sha(fake_github):
+    from pipeline.errors import InputError  # noqa: PLC0415
+    from pipeline.pulls import find_pull_request  # noqa: PLC0415
+
+    with pytest.raises(InputError, match="not a full commit SHA"):
+        find_pull_request(_client(fake_github), "octo/app", "main; rm -rf /")
 
 
 def pull(number, sha=SHA, repo="octo/app"):

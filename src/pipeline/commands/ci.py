@@ -147,13 +147,6 @@ def cmd_sbom(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_attestation_json(args: argparse.Namespace) -> int:
-    """Record the attestation the attest job produced, for the report."""
-    job = common.settings().job
-    record_attestation(args.id or job.attestation_id, args.url or job.attestation_url, Path(args.output))
-    return 0
-
-
 def record_attestation(attestation_id: str, url: str, output: Path) -> None:
     """``attestation.json`` for the report, from the attest job's outputs."""
     if not attestation_id.isdigit():
@@ -161,19 +154,6 @@ def record_attestation(attestation_id: str, url: str, output: Path) -> None:
     if url and not url.startswith("https://"):
         raise InputError("the attestation URL must be https")
     common.write_json(output, {"id": attestation_id, "url": url})
-
-
-def cmd_find_pr(args: argparse.Namespace) -> int:
-    """The open PR whose head is the SHA; "no PR" is an answer (empty output)."""
-    from pipeline.pulls import find_pull_request  # noqa: PLC0415
-
-    settings = common.settings()
-    repository = "/".join(settings.require_repository())
-    found = find_pull_request(common.github(settings), repository, args.sha, args.fork_head)
-    number = str(found.number) if found else ""
-    actions.set_outputs(settings.output, {"number": number})
-    print(f"pull request: #{number}" if found else "no open pull request for this commit")
-    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
