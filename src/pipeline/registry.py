@@ -87,7 +87,7 @@ def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
     return Reference(ref.host, ref.path, ref.tag, digest)
 
 
-def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: float) -> str:
+def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: float, actions: str = "pull") -> str:
     """The token dance of the distribution spec (GHCR: anonymous or GITHUB_TOKEN).
 
     The token is sent only to a realm on the registry's own host: a registry
@@ -97,7 +97,7 @@ def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: f
     realm = urlsplit(fields.get("realm", ""))
     if realm.scheme != _scheme(realm.netloc) or not realm.netloc:
         raise CheckFailed(f"registry {ref.host} asked for authentication at an unusable realm")
-    params = {"service": fields.get("service", ""), "scope": f"repository:{ref.path}:pull"}
+    params = {"service": fields.get("service", ""), "scope": f"repository:{ref.path}:{actions}"}
     same_host = realm.netloc == ref.host
     auth = ("token", token) if token and same_host else None
     reply = requests.get(realm.geturl(), params=params, auth=auth, timeout=timeout)
@@ -111,3 +111,65 @@ def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: f
     if not value:
         raise CheckFailed(f"registry {ref.host} sent no token")
     return f"Bearer {value}"
+
+
+def _call(
+    method: str,
+    url: str,
+    ref: Reference,
+    token: str,
+    timeout: float,
+    headers: dict[str, str],
+    data: bytes | None = None,
+) -> requests.Response:
+    """One registry call with push rights, answering a 401 with the token dance once."""
+    try:
+        response = requests.request(method, url, headers=headers, data=data, timeout=timeout)
+        if response.status_code == 401:
+            headers = {**headers, "Authorization": _bearer(response, ref, token, timeout, "pull,push")}
+            response = requests.request(method, url, headers=headers, data=data, timeout=timeout)
+    except requests.RequestException as error:
+        raise CheckFailed(f"cannot reach the registry {ref.host}: {type(error).__name__}") from None
+    return response
+
+
+def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: float = 30) -> dict[str, str]:
+    """Point ``tags`` at the digest through the registry API: no rebuild, no layer copy.
+
+    The manifest is read by digest and written back under each tag, byte for
+    byte, so the tag resolves to exactly that digest (checked after). A
+    version tag that already names another digest is refused (a release with
+    other content exists); moving tags (``X.Y``, ``latest``) move. Returns
+    each tag's action: "created", "moved" or "unchanged" (a re-run changes
+    nothing).
+    """
+    if not pinned.digest:
+        raise InputError("promote needs name@sha256:...")
+    for tag in tags:
+        if not TAG.fullmatch(tag):
+            raise InputError(f"not an image tag: {tag[:130]!r}")
+    base = f"{_scheme(pinned.host)}://{pinned.host}/v2/{pinned.path}/manifests"
+    got = _call("GET", f"{base}/{pinned.digest}", pinned, token, timeout, {"Accept": _ACCEPT})
+    if got.status_code >= 400:
+        raise CheckFailed(f"{pinned.pinned} cannot be read from the registry (HTTP {got.status_code})")
+    media_type = got.headers.get("Content-Type", "").split(";")[0]
+    actions = {}
+    for tag in tags:
+        current = ""
+        try:
+            current = resolve(Reference(pinned.host, pinned.path, tag), token, timeout).digest
+        except CheckFailed as error:
+            if "does not exist" not in str(error):
+                raise
+        if current == pinned.digest:
+            actions[tag] = "unchanged"
+            continue
+        if current and not tag[0].isalpha() and tag.count(".") == 2:
+            raise CheckFailed(f"{pinned.name}:{tag} already names {current}, not {pinned.digest}: refusing to move it")
+        put = _call("PUT", f"{base}/{tag}", pinned, token, timeout, {"Content-Type": media_type}, got.content)
+        if put.status_code >= 400:
+            raise CheckFailed(f"the registry refused {pinned.name}:{tag} (HTTP {put.status_code})")
+        if resolve(Reference(pinned.host, pinned.path, tag), token, timeout).digest != pinned.digest:
+            raise CheckFailed(f"{pinned.name}:{tag} does not resolve to {pinned.digest} after promotion")
+        actions[tag] = "moved" if current else "created"
+    return actions

@@ -12,6 +12,7 @@ import requests
 from pipeline import docker as dk
 from pipeline import registry
 from pipeline.cli import main
+from pipeline.errors import CheckFailed
 from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -299,3 +300,26 @@ def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeyp
     assert "**SBOM**:" in ci_report
     assert "_attestation: missing (no attestation offline: Sigstore signing needs GitHub's OIDC token)_" in ci_report
     assert "Trivy runs on GitHub Actions only" in ci_report
+
+
+def test_promotion_points_version_tags_at_the_digest_without_a_rebuild(pushed):
+    name, digest = pushed
+    pinned = registry.parse_reference(f"{name}@{digest}")
+    tags = ("0.2.0", "0.2", "latest")
+    assert registry.promote(pinned, tags) == dict.fromkeys(tags, "created")
+    for tag in tags:
+        assert registry.resolve(registry.parse_reference(f"{name}:{tag}")).digest == digest
+    # A re-run of a finished release changes nothing.
+    assert registry.promote(pinned, tags) == dict.fromkeys(tags, "unchanged")
+
+
+def test_promotion_never_moves_a_version_tag_to_other_content(pushed):
+    name, digest = pushed
+    sh("docker", "tag", BASE, f"{name}:other")
+    sh("docker", "push", "-q", f"{name}:other")
+    other = registry.resolve(registry.parse_reference(f"{name}:other")).digest
+    registry.promote(registry.parse_reference(f"{name}@{digest}"), ("0.3.0", "latest"))
+    with pytest.raises(CheckFailed, match="already names"):
+        registry.promote(registry.parse_reference(f"{name}@{other}"), ("0.3.0",))
+    assert registry.promote(registry.parse_reference(f"{name}@{other}"), ("latest",)) == {"latest": "moved"}
+    assert registry.resolve(registry.parse_reference(f"{name}:0.3.0")).digest == digest
