@@ -39,6 +39,7 @@ class FakeGitHub:
         self.lost_replies: list[int] = []
         # Statuses for POSTs that fail before anything is applied.
         self.post_faults: list[int] = []
+        self.releases: dict[str, dict] = {}  # by tag
 
 
 def make_handler(state: FakeGitHub):
@@ -104,6 +105,9 @@ def make_handler(state: FakeGitHub):
             if re.fullmatch(r"/repos/[^/]+/[^/]+/actions/runs/\d+/artifacts", path):
                 chunk, headers = self._page(state.artifacts, path, query)
                 return self._send(200, {"total_count": len(state.artifacts), "artifacts": chunk}, headers)
+            if m := re.fullmatch(r"/repos/[^/]+/[^/]+/releases/tags/([^/]+)", path):
+                found = state.releases.get(m[1])
+                return self._send(200, found) if found else self._send(404, {"message": "Not Found"})
             if path.startswith("/bundles/"):
                 return self._send(200, json.loads(state.attestations["raw"][0]["data"]))
             return self._send(404, {"message": "Not Found"})
@@ -123,6 +127,30 @@ def make_handler(state: FakeGitHub):
                 return None
             if state.post_faults:
                 return self._send(state.post_faults.pop(0), {"message": "Server Error"})
+            path, _, query = self.path.partition("?")
+            if re.fullmatch(r"/repos/[^/]+/[^/]+/releases", path):
+                data = self._body()
+                state.next_id += 1
+                host = f"http://{self.headers['Host']}"
+                made = {
+                    "id": state.next_id,
+                    "tag_name": data["tag_name"],
+                    "body": data.get("body", ""),
+                    "prerelease": data.get("prerelease", False),
+                    "assets": [],
+                    "upload_url": f"{host}/uploads/releases/{state.next_id}/assets{{?name,label}}",
+                }
+                state.releases[data["tag_name"]] = made
+                return self._send(201, made)
+            if m := re.fullmatch(r"/uploads/releases/(\d+)/assets", path):
+                name = re.search(r"(?:^|&)name=([^&]+)", query)
+                length = int(self.headers.get("Content-Length", "0"))
+                content = self.rfile.read(length)
+                for made in state.releases.values():
+                    if made["id"] == int(m[1]) and name:
+                        made["assets"].append({"name": name[1], "size": len(content)})
+                        return self._send(201, made["assets"][-1])
+                return self._send(404, {"message": "Not Found"})
             m = re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", self.path)
             if not m:
                 return self._send(404, {"message": "Not Found"})

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from pipeline.commands import cd, ci
+from pipeline.commands import cd, ci, rel
 from pipeline.errors import InputError, PipelineError
 
 if TYPE_CHECKING:
@@ -122,6 +122,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("all-green", help="one verdict over the CI jobs ($NEEDS: toJSON(needs))").set_defaults(
         func=ci.cmd_all_green
     )
+
+    p = sub.add_parser("release-prepare", help="set the version, roll the CHANGELOG (never pushes)")
+    p.add_argument("version", help="X.Y.Z, or X.Y.ZaN / bN / rcN")
+    p.add_argument("--date", default="", help="the release date (default: today, UTC)")
+    p.set_defaults(func=rel.cmd_release_prepare)
+
+    p = sub.add_parser("release-check", help="may this tag be released? (release.yml)")
+    p.add_argument("--tag", default="", help="default $GITHUB_REF")
+    p.add_argument("--sha", default="", help="default $GITHUB_SHA")
+    p.add_argument("--no-image", action="store_true", help="skip the check of CI's image")
+    p.set_defaults(func=rel.cmd_release_check)
+
+    p = sub.add_parser("release-notes", help="the GitHub Release's notes")
+    p.add_argument("--tag", default="", help="default $GITHUB_REF")
+    p.add_argument("--image", default="", help="the image by digest")
+    p.add_argument("--output", default="reports/release.md")
+    p.set_defaults(func=rel.cmd_release_notes)
+
+    p = sub.add_parser("release-promote", help="tag the verified digest X.Y.Z, X.Y, latest")
+    p.add_argument("--image", required=True, help="registry/name@sha256:...")
+    p.add_argument("--tags", required=True, help="space-separated tags")
+    p.set_defaults(func=rel.cmd_release_promote)
+
+    p = sub.add_parser("release-publish", help="the GitHub Release with every file as an asset")
+    p.add_argument("--tag", default="", help="default $GITHUB_REF")
+    p.add_argument("--notes", default="reports/release.md")
+    p.add_argument("--dir", action="append", required=True, help="a folder of assets (repeatable)")
+    p.set_defaults(func=rel.cmd_release_publish)
 
     p = sub.add_parser("local", help="the whole pipeline on this machine")
     p.add_argument("--no-container", action="store_true", help="skip image, push, SBOM and deploy")

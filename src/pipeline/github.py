@@ -125,6 +125,24 @@ class GitHub:
         except ValueError:
             raise GitHubError(f"{method} {path}: the reply is not JSON") from None
 
+    def upload(self, upload_url: str, name: str, data: bytes) -> Any:  # noqa: ANN401 - the API's reply
+        """A release asset, to the upload host GitHub named (``uploads.github.com``).
+
+        The token goes there and only there: the API itself, or GitHub's own
+        upload host for github.com.
+        """
+        host = upload_url.split("/")[2] if upload_url.count("/") >= 2 else ""
+        api_host = self.settings.api_url.split("/")[2] if self.settings.api_url.count("/") >= 2 else ""
+        if host not in {api_host, "uploads.github.com"} or not upload_url.startswith(("https://", "http://127.0.0.1")):
+            raise GitHubError(f"refusing to upload to {upload_url[:80]}: not GitHub's upload host")
+        response = self.request(
+            "POST", upload_url, params={"name": name}, data=data, headers={"Content-Type": "application/octet-stream"}
+        )
+        try:
+            return response.json()
+        except ValueError:
+            raise GitHubError(f"upload of {name}: the reply is not JSON") from None
+
     def download(self, url: str) -> bytes:
         """Fetch a URL the API pointed to, without our token (another host)."""
         try:

@@ -1,0 +1,193 @@
+"""The commands of the release flow: prepare locally, then release.yml's jobs.
+
+Every check comes before any write: ``release-check`` refuses a bad tag
+before anything is built, and ``release-promote`` and ``release-publish``
+leave a finished release unchanged when re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import subprocess
+from pathlib import Path
+
+from pipeline import actions, grammar, release
+from pipeline.commands import common
+from pipeline.errors import CheckFailed, InputError
+
+ROOT = Path(__file__).resolve().parents[3]
+VERSION_FILE = Path("src/sample_app/__init__.py")
+CHANGELOG = Path("CHANGELOG.md")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+
+
+def cmd_release_prepare(args: argparse.Namespace) -> int:
+    """Set the version, roll the CHANGELOG, print the commit and tag to make. Never pushes."""
+    target = release.parse_version(args.version)
+    date = args.date or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    init_text, changelog = _read(VERSION_FILE), _read(CHANGELOG)
+    # Both edits are computed (and may refuse) before either file is written.
+    new_init = release.set_version(init_text, target)
+    new_changelog = release.roll_changelog(changelog, target, date)
+    VERSION_FILE.write_text(new_init, encoding="utf-8")
+    CHANGELOG.write_text(new_changelog, encoding="utf-8")
+    kind = "pre-release" if target.prerelease else "release"
+    print(f"prepared {kind} {target.version} ({date}): {VERSION_FILE} and {CHANGELOG} updated. Next:")
+    print(f"  git commit -am 'Release {target.version}' && git tag -s {target.tag} -m '{target.version}'")
+    print(f"  git push origin main {target.tag}   # release.yml takes it from there")
+    return 0
+
+
+def _on_main(sha: str) -> bool:
+    """Whether the commit is on main (``origin/main``, fetched by the checkout)."""
+    for branch in ("origin/main", "main"):
+        result = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", sha, branch],  # noqa: S607
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if result.returncode in (0, 1):
+            return result.returncode == 0
+    return False
+
+
+def cmd_release_check(args: argparse.Namespace) -> int:
+    """release.yml's first job: every condition, all reported, before anything is built."""
+    settings = common.settings()
+    tag = args.tag or settings.ref
+    sha = grammar.require_sha(args.sha or settings.sha)
+    target, problems = release.check(tag, _read(VERSION_FILE), _read(CHANGELOG), on_main=_on_main(sha))
+    image = ""
+    if not args.no_image:
+        from pipeline import registry  # noqa: PLC0415
+        from pipeline.image import image_name  # noqa: PLC0415
+
+        name = image_name(settings.image_registry, "/".join(settings.require_repository()))
+        try:
+            wanted = registry.parse_reference(f"{name}:{grammar.commit_tag(sha)}")
+            image = registry.resolve(wanted, settings.job.registry_token).pinned
+        except CheckFailed as error:
+            problems.append(f"CI's image for {sha[:12]} is not there ({error}): did CI succeed for this commit?")
+    if problems:
+        raise CheckFailed(f"{target.tag} is not released: " + "; ".join(problems))
+    outputs = {
+        "version": target.version,
+        "tag": target.tag,
+        "prerelease": str(target.prerelease).lower(),
+        "image": image,
+        "digest": image.rpartition("@")[2],
+        "image-tags": " ".join(target.image_tags),
+    }
+    actions.set_outputs(settings.output, outputs)
+    print(f"{target.tag} may be released" + (f": image {image}" if image else ""))
+    return 0
+
+
+def release_notes(target: release.Release, changelog: str, image: str, repository: str) -> str:
+    """The GitHub Release's notes: the CHANGELOG section, the image by digest, how to verify."""
+    lines = [release.changelog_section(changelog, target.version), ""]
+    if image:
+        lines += ["## Image", "", f"`{image}`", ""]
+    lines += [
+        "## Verify before use",
+        "",
+        "```sh",
+        f"gh attestation verify <file> --repo {repository} "
+        f"--signer-workflow {repository}/.github/workflows/release.yml",
+        f"hatch run ci verify-release {target.tag} --dir <downloaded assets>",
+    ]
+    if image:
+        lines.append(
+            f"gh attestation verify oci://{image} --repo {repository} "
+            f"--signer-workflow {repository}/.github/workflows/ci.yml"
+        )
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def cmd_release_notes(args: argparse.Namespace) -> int:
+    """Write the release notes file (the publish job's body)."""
+    settings = common.settings()
+    target = release.parse_tag(args.tag or settings.ref)
+    body = release_notes(target, _read(CHANGELOG), args.image, settings.repository or "OWNER/REPO")
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+    actions.append_summary(settings.step_summary, body)
+    print(f"release notes written to {out}")
+    return 0
+
+
+def cmd_release_promote(args: argparse.Namespace) -> int:
+    """Point the release's image tags at the verified digest (registry API, no rebuild)."""
+    from pipeline import registry  # noqa: PLC0415
+
+    settings = common.settings()
+    pinned = registry.parse_reference(args.image)
+    tags = tuple(args.tags.split())
+    done = registry.promote(pinned, tags, settings.job.registry_token)
+    for tag, action in done.items():
+        print(f"{pinned.name}:{tag} -> {pinned.digest}: {action}")
+    return 0
+
+
+def _assets(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if p.is_file())
+    except OSError as error:
+        raise InputError(f"cannot read {directory}: {error.strerror}") from None
+
+
+def cmd_release_publish(args: argparse.Namespace) -> int:
+    """The GitHub Release: notes and every file as an asset; a re-run changes nothing.
+
+    A release that exists with exactly these assets is left as it is; one
+    with other assets is refused (nothing is half-published or replaced).
+    """
+    settings = common.settings()
+    target = release.parse_tag(args.tag or settings.ref)
+    files = [p for d in args.dir for p in _assets(Path(d))]
+    if not files:
+        raise InputError("no files to publish")
+    names = sorted(p.name for p in files)
+    if len(set(names)) != len(names):
+        raise InputError(f"two assets share a name: {names}")
+    repository = "/".join(settings.require_repository())
+    github = common.github(settings)
+    from pipeline.errors import GitHubError  # noqa: PLC0415
+
+    try:
+        existing = github.json("GET", f"/repos/{repository}/releases/tags/{target.tag}")
+    except GitHubError as error:
+        if error.status != 404:
+            raise
+        existing = None
+    if isinstance(existing, dict):
+        have = sorted(str(a.get("name", "")) for a in existing.get("assets") or [] if isinstance(a, dict))
+        if have == names:
+            print(f"{target.tag} is already published with these {len(names)} assets: unchanged")
+            return 0
+        raise CheckFailed(f"{target.tag} exists with other assets ({', '.join(have) or 'none'}): refusing to change it")
+    body = _read(Path(args.notes))
+    created = github.json(
+        "POST",
+        f"/repos/{repository}/releases",
+        json={"tag_name": target.tag, "name": target.version, "body": body, "prerelease": target.prerelease},
+    )
+    upload = str(created.get("upload_url", "")).split("{", 1)[0] if isinstance(created, dict) else ""
+    if not upload:
+        raise CheckFailed("GitHub created the release but gave no upload URL")
+    for path in files:
+        github.upload(upload, path.name, path.read_bytes())
+        print(f"uploaded {path.name} ({hashlib.sha256(path.read_bytes()).hexdigest()[:12]})")
+    actions.append_summary(settings.step_summary, f"Published {target.tag} with {len(files)} assets")
+    return 0
