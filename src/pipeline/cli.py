@@ -145,6 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", required=True, help="space-separated tags")
     p.set_defaults(func=rel.cmd_release_promote)
 
+    p = sub.add_parser("release-build", help="wheel and sdist, reproducible, metadata checked")
+    p.add_argument("--output", default="dist")
+    p.set_defaults(func=rel.cmd_release_build)
+
+    p = sub.add_parser("verify-release", help="every file of a release attested by release.yml at its tag")
+    p.add_argument("tag", help="vX.Y.Z")
+    p.add_argument("--dir", required=True, help="the downloaded assets and their bundles")
+    p.add_argument("--repository", default="", help="owner/name (default $GITHUB_REPOSITORY)")
+    p.add_argument("--signer-workflow", default=".github/workflows/release.yml")
+    p.add_argument("--ref", default="", help="default refs/tags/<tag>")
+    p.add_argument("--offline", action="store_true", help="trust root from the sigstore package")
+    p.set_defaults(func=rel.cmd_verify_release)
+
     p = sub.add_parser("release-publish", help="the GitHub Release with every file as an asset")
     p.add_argument("--tag", default="", help="default $GITHUB_REF")
     p.add_argument("--notes", default="reports/release.md")

@@ -138,3 +138,77 @@ def test_assets_go_only_to_githubs_upload_host(fake_github):
     client = github.GitHub(Settings.from_env({"GITHUB_API_URL": fake_github.url, "GITHUB_TOKEN": "t"}))
     with pytest.raises(GitHubError, match="not GitHub's upload host"):
         client.upload("https://evil.example/upload", "x", b"x")
+
+
+VECTORS = __import__("pathlib").Path(__file__).resolve().parent / "data" / "sigstore"
+BEACON = ["--repository", "sigstore-conformance/extremely-dangerous-public-oidc-beacon"]
+BEACON += ["--signer-workflow", ".github/workflows/extremely-dangerous-oidc-beacon.yml", "--ref", "refs/heads/main"]
+
+
+@pytest.fixture
+def downloaded(tmp_path):
+    """A release folder: one file and the real bundle that attests it (public test data)."""
+    import shutil  # noqa: PLC0415
+
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    shutil.copy(VECTORS / "attestation-direct-workflow.artifact", folder / "sample_app-0.2.0.tar.gz")
+    shutil.copy(VECTORS / "attestation-direct-workflow.sigstore.json", folder / "provenance.sigstore.json")
+    return folder
+
+
+def test_verify_release_accepts_every_file_attested_by_the_signer(downloaded, capsys):
+    assert main(["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline", *BEACON]) == 0
+    assert "all 1 files attested by" in capsys.readouterr().out
+
+
+def test_verify_release_refuses_an_extra_or_changed_file_with_its_name(downloaded, capsys):
+    (downloaded / "extra.whl").write_bytes(b"not attested")
+    assert main(["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline", *BEACON]) == 1
+    err = capsys.readouterr().err
+    assert "extra.whl" in err
+    assert "sample_app-0.2.0.tar.gz" not in err
+    (downloaded / "extra.whl").unlink()
+    (downloaded / "sample_app-0.2.0.tar.gz").write_bytes(b"tampered")
+    assert main(["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline", *BEACON]) == 1
+    assert "sample_app-0.2.0.tar.gz" in capsys.readouterr().err
+
+
+def test_verify_release_refuses_another_signer_or_ref(downloaded, capsys):
+    # The default expectation: this repository's release.yml at refs/tags/v0.2.0.
+    args = ["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline"]
+    assert main([*args, "--repository", "sigstore-conformance/extremely-dangerous-public-oidc-beacon"]) == 1
+    assert "release.yml@refs/tags/v0.2.0" in capsys.readouterr().err
+
+
+def test_verify_release_bad_input(tmp_path, downloaded, capsys):
+    assert main(["verify-release", "0.2.0", "--dir", str(downloaded), *BEACON]) == 2
+    (downloaded / "provenance.sigstore.json").unlink()
+    assert main(["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline", *BEACON]) == 1
+    assert "no attestation bundles" in capsys.readouterr().err
+    assert main(["verify-release", "v0.2.0", "--dir", str(tmp_path / "nope"), *BEACON]) == 2
+
+
+def test_two_builds_of_one_commit_are_byte_identical(tmp_path):
+    from pipeline.commands import rel  # noqa: PLC0415
+
+    first = rel.build_distributions(tmp_path / "a", "1700000000")
+    second = rel.build_distributions(tmp_path / "b", "1700000000")
+    assert [p.name for p in first] == [p.name for p in second]
+    assert len(first) == 2
+    for one, two in zip(first, second, strict=True):
+        assert one.read_bytes() == two.read_bytes(), one.name
+    assert [rel._check_metadata(p) for p in first] == ["", ""]
+
+
+def test_bad_metadata_is_named(tmp_path):
+    import zipfile  # noqa: PLC0415
+
+    from pipeline.commands import rel  # noqa: PLC0415
+
+    wheel = tmp_path / "bad-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("bad-1.0.dist-info/METADATA", "Metadata-Version: 2.4\nName: bad pkg\nVersion: one\n")
+    assert "invalid metadata" in rel._check_metadata(wheel)
+    (tmp_path / "x.tar.gz").write_bytes(b"not a tarball")
+    assert "no readable metadata" in rel._check_metadata(tmp_path / "x.tar.gz")

@@ -191,3 +191,108 @@ def cmd_release_publish(args: argparse.Namespace) -> int:
         print(f"uploaded {path.name} ({hashlib.sha256(path.read_bytes()).hexdigest()[:12]})")
     actions.append_summary(settings.step_summary, f"Published {target.tag} with {len(files)} assets")
     return 0
+
+
+def _check_metadata(path: Path) -> str:
+    """Core metadata as PyPI validates it (packaging's parser), or why not."""
+    import tarfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    from packaging.metadata import ExceptionGroup, Metadata  # noqa: PLC0415
+
+    try:
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+                raw = wheel.read(name)
+        else:
+            with tarfile.open(path) as sdist:
+                member = next(m for m in sdist.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
+                handle = sdist.extractfile(member)
+                raw = handle.read() if handle else b""
+        meta = Metadata.from_email(raw, validate=True)
+    except (OSError, StopIteration, zipfile.BadZipFile, tarfile.TarError) as error:
+        return f"{path.name}: no readable metadata ({type(error).__name__})"
+    except ExceptionGroup as error:
+        return f"{path.name}: invalid metadata ({'; '.join(str(e) for e in error.exceptions)[:200]})"
+    if not meta.description or meta.description_content_type != "text/markdown":
+        return f"{path.name}: the long description is missing or not Markdown"
+    return ""
+
+
+def build_distributions(out: Path, epoch: str) -> list[Path]:
+    """``hatch build`` of the wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``)."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("sample_app-*"):
+        old.unlink()
+    hatch = shutil.which("hatch") or "hatch"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+    result = subprocess.run(
+        [hatch, "build", "-t", "wheel", "-t", "sdist", str(out)], capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"hatch build failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
+    return sorted(out.glob("sample_app-*"))
+
+
+def cmd_release_build(args: argparse.Namespace) -> int:
+    """Build once, reproducibly, and check the metadata before anything is attested."""
+    from pipeline import build  # noqa: PLC0415
+
+    created = build.commit_time("HEAD")
+    epoch = str(int(dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()))
+    files = build_distributions(Path(args.output), epoch)
+    problems = [p for p in map(_check_metadata, files) if p]
+    if len(files) != 2 or problems:
+        raise CheckFailed("; ".join(problems) or f"expected a wheel and an sdist, got {[f.name for f in files]}")
+    lines = [f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}" for f in files]
+    (Path(args.output) / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines) + f"\n(SOURCE_DATE_EPOCH={epoch}, the commit's time)")
+    return 0
+
+
+def cmd_verify_release(args: argparse.Namespace) -> int:
+    """Every file of a downloaded release is attested by release.yml at the release's tag.
+
+    Bundles are the ``*.sigstore.json`` / ``*.jsonl`` files of the folder;
+    every other file is a subject. A file no bundle covers, and a bundle that
+    covers no file, are refused with their names.
+    """
+    from pipeline import verify  # noqa: PLC0415
+
+    settings = common.settings()
+    target = release.parse_tag(args.tag)
+    folder = Path(args.dir)
+    entries = _assets(folder)
+    bundle_files = [p for p in entries if p.name.endswith((".sigstore.json", ".jsonl", ".sigstore"))]
+    subjects = [p for p in entries if p not in bundle_files and p.name != "SHA256SUMS"]
+    if not subjects:
+        raise InputError(f"{folder} holds no release files")
+    if not bundle_files:
+        raise CheckFailed(f"{folder} holds no attestation bundles (*.sigstore.json or *.jsonl)")
+    expected = verify.Expectations(
+        repository=args.repository or settings.repository,
+        ref=args.ref or f"refs/tags/{target.tag}",
+        signer_workflow=args.signer_workflow,
+        server_url=settings.server_url,
+    )
+    expected.validate()
+    trust = verify.verifier(offline=args.offline or settings.job.sigstore_offline)
+    bundles = [b for p in bundle_files for b in verify.read_bundles(p.read_bytes(), p.name)]
+    refused, used = [], set()
+    for path in subjects:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            verify.verify_any(bundles, expected, digest, trust)
+        except CheckFailed:
+            refused.append(f"{path.name} (sha256:{digest[:12]}…): no bundle signed by {expected.signer_uri} names it")
+            continue
+        used.add(path.name)
+        print(f"verified: {path.name} sha256:{digest}")
+    if refused:
+        raise CheckFailed(f"{target.tag}: " + "; ".join(refused))
+    print(f"{target.tag}: all {len(subjects)} files attested by {expected.signer_uri}")
+    return 0
