@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="dist")
     p.set_defaults(func=rel.cmd_release_build)
 
+    p = sub.add_parser("sbom-dist", help="CycloneDX SBOM of the distribution files")
+    p.add_argument("--dir", default="dist")
+    p.add_argument("--output", default="sbom/sample-app.cdx.json")
+    p.set_defaults(func=rel.cmd_sbom_dist)
+
     p = sub.add_parser("verify-release", help="every file of a release attested by release.yml at its tag")
     p.add_argument("tag", help="vX.Y.Z")
     p.add_argument("--dir", required=True, help="the downloaded assets and their bundles")

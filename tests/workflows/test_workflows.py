@@ -15,7 +15,7 @@ else:  # pragma: no cover - the 3.10 cell of the matrix
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = {name: ROOT / ".github" / "workflows" / name for name in ("ci.yml", "cd.yml")}
+WORKFLOWS = {name: ROOT / ".github" / "workflows" / name for name in ("ci.yml", "cd.yml", "release.yml")}
 PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # The one step that is not `hatch run`: installing hatch itself, hash-pinned.
 # --break-system-packages: the runner's own python3 is marked externally managed.
@@ -97,11 +97,33 @@ def test_checkouts_never_persist_credentials(name):
             assert step["with"]["persist-credentials"] is False
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize("name", ["ci.yml", "cd.yml"])
 def test_concurrency_cancels_superseded_prs_only(name):
     concurrency = load(name)["concurrency"]
     assert concurrency["group"]
     assert "pull_request" in concurrency["cancel-in-progress"]
+
+
+def test_a_release_is_never_cancelled_half_way():
+    concurrency = load("release.yml")["concurrency"]
+    assert concurrency == {"group": "release-${{ github.ref }}", "cancel-in-progress": False}
+
+
+def test_release_runs_only_for_version_tags_and_checks_before_any_write():
+    release = load("release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+    jobs = release["jobs"]
+    writers = {"attest", "promote", "publish", "pypi"}
+    for name in writers:
+        needs = jobs[name]["needs"]
+        needs = [needs] if isinstance(needs, str) else needs
+        assert "check" in needs or any("check" in (jobs[n].get("needs") or []) for n in needs), name
+    assert jobs["check"]["permissions"] == {"contents": "read", "packages": "read", "attestations": "read"}
+    assert all(s.get("uses", "").split("@")[0] != "actions/checkout" for s in jobs["attest"]["steps"])
+    assert set(jobs["attest"]["permissions"]) == {"id-token", "attestations"}
+    assert jobs["pypi"]["environment"] == "pypi"
+    assert "vars.PUBLISH_TO_PYPI == 'true'" in jobs["pypi"]["if"]
+    assert jobs["publish"]["permissions"] == {"contents": "write"}
 
 
 def test_no_pull_request_target_and_workflow_run_only_in_cd():
