@@ -85,7 +85,9 @@ def make_handler(state: FakeGitHub):
         def do_GET(self):
             path, _, query = self.path.partition("?")
             if path == "/_fake/state":
-                return self._send(200, {"comments": state.comments, "requests": state.requests})
+                return self._send(
+                    200, {"comments": state.comments, "requests": state.requests, "releases": state.releases}
+                )
             state.requests.append(("GET", self.path))
             if self._fault():
                 return None

@@ -124,11 +124,24 @@ class World:
             if source.is_file():
                 (self.repo / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, self.repo / name)
+        # main is a prepared release (as `hatch run release-prepare` leaves it), so the
+        # tag scenario can release the very commit the push scenario built.
+        sys.path.insert(0, str(ROOT / "src"))
+        from pipeline import release  # noqa: PLC0415
+
+        changelog = self.repo / "CHANGELOG.md"
+        version = release.package_version((self.repo / "src" / "sample_app" / "__init__.py").read_text())
+        if not release.changelog_section(changelog.read_text(), version):
+            rolled = release.roll_changelog(changelog.read_text(), release.parse_version(version), "2026-11-30")
+            changelog.write_text(rolled, encoding="utf-8")
+        self.version = version
         self.git("init", "-q", "-b", "main")
         self.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "main")
         self.shas["main"] = self.git("rev-parse", "HEAD")
+        self.git("tag", f"v{self.version}")
+        self.git("tag", "v9.9.9")
         self.branch("feature/report", {"docs/note.md": "A documentation change.\n"})
         self.branch(
             "feature/new-module",
@@ -247,6 +260,8 @@ class World:
     # -- act ------------------------------------------------------------------
     def act(self, scenario: Scenario) -> Run:
         self.git("checkout", "-q", "-f", scenario.branch)
+        if scenario.branch == "main":
+            self.git("checkout", "-q", "-B", "main", self.shas["main"])
         event_file = self.work / f"{scenario.slug}.event.json"
         event_file.write_text(json.dumps(scenario.payload(self), indent=2), encoding="utf-8")
         artifacts = self.work / "artifacts" / scenario.slug
@@ -314,6 +329,18 @@ class World:
         (self.work / f"{scenario.slug}.log").write_text(run.log, encoding="utf-8")
         return run
 
+    def digest(self, tag: str, repository: str = REPOSITORY) -> str:
+        request = urllib.request.Request(
+            f"http://{self.registry}/v2/{repository}/manifests/{tag}",
+            method="HEAD",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return reply.headers.get("Docker-Content-Digest", "")
+        except OSError:
+            return ""
+
     def tags(self, repository: str = REPOSITORY) -> list[str]:
         try:
             with urllib.request.urlopen(f"http://{self.registry}/v2/{repository}/tags/list", timeout=10) as r:
@@ -377,6 +404,25 @@ def push_event(world: World) -> dict:
         "sender": {"login": "octocat"},
         "head_commit": {"id": world.shas["main"], "message": "main"},
     }
+
+
+def tag_event(version: str | None = None) -> Callable[[World], dict]:
+    """A tag push, as GitHub sends it (``version`` None: the package's own)."""
+
+    def payload(world: World) -> dict:
+        tag = f"v{version or world.version}"
+        return {
+            "ref": f"refs/tags/{tag}",
+            "before": "0" * 40,
+            "after": world.shas["main"],
+            "base_ref": "refs/heads/main",
+            "repository": world.repository(),
+            "pusher": {"name": "octocat"},
+            "sender": {"login": "octocat"},
+            "head_commit": {"id": world.shas["main"], "message": "release"},
+        }
+
+    return payload
 
 
 def pr_event(branch: str) -> Callable[[World], dict]:
@@ -492,6 +538,27 @@ def check_cd_skips_dependabot(world: World, run: Run) -> list[str]:
     return [] if "Dependabot pull request: CI pushed no image" in run.log else ["the guard does not say why"]
 
 
+def check_release(world: World, run: Run) -> list[str]:
+    problems = []
+    digests = {tag: world.digest(tag) for tag in (f"sha-{world.shas['main']}", world.version, "latest")}
+    if len(set(digests.values())) != 1 or not all(digests.values()):
+        problems.append(f"the promoted tags do not all name CI's digest: {digests}")
+    made = world.state().get("releases", {}).get(f"v{world.version}")
+    if not made:
+        return [*problems, "no GitHub Release was created"]
+    names = sorted(a["name"] for a in made["assets"])
+    wanted = (".whl", ".tar.gz", "SHA256SUMS", ".cdx.json")
+    problems += [f"no {w} asset (assets: {names})" for w in wanted if not any(n.endswith(w) for n in names)]
+    return problems
+
+
+def check_bad_tag(world: World, run: Run) -> list[str]:
+    problems = [] if "is not released" in run.log else ["the check does not say why"]
+    if world.state().get("releases", {}).get("v9.9.9") or world.digest("9.9.9"):
+        problems.append("a refused tag published something")
+    return problems
+
+
 def check_cd(number: int | None) -> Callable[[World, Run], list[str]]:
     def check(world: World, run: Run) -> list[str]:
         if number is None:
@@ -521,9 +588,13 @@ CI_NO_PUSH = {**CI_ALL, "attest": "skipped", "scan": "skipped"}
 CD_DEPLOY = {"guard": "success", "deploy": "success", "comment": "success"}
 CD_NONE = {"guard": "skipped", "deploy": "skipped", "comment": "skipped"}
 UNATTESTED = {"ATTEST_IMAGES": "false"}
+RELEASED = {"check": "success", "build": "success", "attest": "success", "promote": "success", "publish": "success"}
+REFUSED = {"check": "failure"}
 
 SCENARIOS = [
     Scenario("push to main", "ci.yml", "push", "main", CI_ALL, push_event, check_push),
+    Scenario("release tag", "release.yml", "push", "main", RELEASED, tag_event(), check_release, UNATTESTED),
+    Scenario("bad release tag", "release.yml", "push", "main", REFUSED, tag_event("9.9.9"), check_bad_tag, UNATTESTED),
     Scenario(
         "same-repo PR",
         "ci.yml",
