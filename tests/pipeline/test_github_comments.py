@@ -254,3 +254,70 @@ def test_two_prs_on_one_commit_prefer_the_one_the_event_names(fake_github, monke
     assert "the oldest" in oldest.why
     fake_github.pulls_by_commit[SHA] = [pull(8)]
     assert find_pull_request(client, "octo/app", SHA, preferred=(12,)).why == ""
+
+
+# -- found by mutation testing ------------------------------------------------
+
+
+def test_githubs_limit_is_exactly_65536_characters():
+    assert comments.MAX_BODY == 65_536
+    exact = "x" * comments.MAX_BODY
+    assert comments.fit_body(exact) == exact
+    cut = comments.fit_body(exact + "y")
+    assert len(cut) == comments.MAX_BODY
+    assert cut.startswith("x" * 60_000)
+    assert cut.endswith("comment limit)\n")
+
+
+def test_the_marker_of_an_author_that_sorts_first_is_left_alone(client, fake_github):
+    fake_github.comments[7] = [{"id": 1, "body": f"{MARKER} fake", "user": {"login": "alice"}}]
+    posted = comments.upsert(client, "octo/app", 7, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert fake_github.comments[7][0]["body"] == f"{MARKER} fake"
+
+
+@pytest.mark.parametrize("status", [401, 404, 422])
+def test_only_a_403_is_a_skip(client, fake_github, status):
+    fake_github.faults = [(status, {})]
+    with pytest.raises(GitHubError):
+        comments.upsert_or_warn(client, "octo/app", 7, MARKER, "report", "github-actions[bot]")
+
+
+@pytest.mark.parametrize(("login", "warned"), [("a-bot", True), ("z-bot", True), ("github-actions[bot]", False)])
+def test_the_author_note_appears_exactly_when_the_writer_differs(client, fake_github, login, warned):
+    fake_github.login = login
+    posted = comments.upsert(client, "octo/app", 3, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert bool(posted.reason) is warned
+    assert posted.url == fake_github.comments[3][0]["html_url"]
+    fake_github.login = "github-actions[bot]"
+    edited = comments.upsert(client, "octo/app", 3, MARKER, "again", login)
+    assert edited.url == fake_github.comments[3][0]["html_url"]
+
+
+def test_a_reply_without_an_author_gives_no_note(client, fake_github, monkeypatch):
+    original = client.json
+
+    def no_user(method, path, **kwargs):
+        reply = original(method, path, **kwargs)
+        return {k: v for k, v in reply.items() if k != "user"} if method == "POST" else reply
+
+    monkeypatch.setattr(client, "json", no_user)
+    assert comments.upsert(client, "octo/app", 5, MARKER, "report", "github-actions[bot]").reason == ""
+
+
+@pytest.mark.parametrize("bad_id", [None, "x", {"a": 1}, "missing"])
+def test_a_comment_without_a_usable_id_is_unexpected_data(client, fake_github, bad_id):
+    comment = {"body": f"{MARKER} old", "user": {"login": "github-actions[bot]"}}
+    if bad_id != "missing":
+        comment["id"] = bad_id
+    fake_github.comments[7] = [comment]
+    with pytest.raises(GitHubError, match="unexpected comment data"):
+        comments.upsert(client, "octo/app", 7, MARKER, "report", "github-actions[bot]")
+
+
+def test_what_happened_cannot_be_changed_after():
+    import dataclasses  # noqa: PLC0415
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        comments.Posted("created").action = "updated"

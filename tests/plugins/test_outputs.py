@@ -166,3 +166,10 @@ def test_a_threshold_of_exactly_100_needs_every_line(total, ok):
 def test_a_threshold_outside_0_to_100_is_refused(text):
     with pytest.raises(threshold.ThresholdError):
         threshold.parse(text, "test")
+
+
+def test_a_threshold_cannot_be_changed_once_chosen():
+    import dataclasses  # noqa: PLC0415
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        threshold.Threshold(90.0, 2, "test").value = 0.0
