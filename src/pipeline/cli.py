@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", default="", help="the release date (default: today, UTC)")
     p.set_defaults(func=rel.cmd_release_prepare)
 
+    p = sub.add_parser("release", help="release.yml's stages on this machine (--dry-run)")
+    p.add_argument("version", help="X.Y.Z, or X.Y.ZaN / bN / rcN")
+    p.add_argument("--dry-run", action="store_true", required=True, help="required: releases happen in release.yml")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=rel.cmd_release_dry_run)
+
     p = sub.add_parser("release-check", help="may this tag be released? (release.yml)")
     p.add_argument("--tag", default="", help="default $GITHUB_REF")
     p.add_argument("--sha", default="", help="default $GITHUB_SHA")

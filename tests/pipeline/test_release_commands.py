@@ -190,25 +190,25 @@ def test_verify_release_bad_input(tmp_path, downloaded, capsys):
 
 
 def test_two_builds_of_one_commit_are_byte_identical(tmp_path):
-    from pipeline.commands import rel  # noqa: PLC0415
+    from pipeline import distribution  # noqa: PLC0415
 
-    first = rel.build_distributions(tmp_path / "a", "1700000000")
-    second = rel.build_distributions(tmp_path / "b", "1700000000")
+    first = distribution.build_distributions(tmp_path / "a", "1700000000")
+    second = distribution.build_distributions(tmp_path / "b", "1700000000")
     assert [p.name for p in first] == [p.name for p in second]
     assert len(first) == 2
     for one, two in zip(first, second, strict=True):
         assert one.read_bytes() == two.read_bytes(), one.name
-    assert [rel._check_metadata(p) for p in first] == ["", ""]
+    assert [distribution.check_metadata(p) for p in first] == ["", ""]
 
 
 def test_bad_metadata_is_named(tmp_path):
     import zipfile  # noqa: PLC0415
 
-    from pipeline.commands import rel  # noqa: PLC0415
+    from pipeline import distribution  # noqa: PLC0415
 
     wheel = tmp_path / "bad-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("bad-1.0.dist-info/METADATA", "Metadata-Version: 2.4\nName: bad pkg\nVersion: one\n")
-    assert "invalid metadata" in rel._check_metadata(wheel)
+    assert "invalid metadata" in distribution.check_metadata(wheel)
     (tmp_path / "x.tar.gz").write_bytes(b"not a tarball")
-    assert "no readable metadata" in rel._check_metadata(tmp_path / "x.tar.gz")
+    assert "no readable metadata" in distribution.check_metadata(tmp_path / "x.tar.gz")

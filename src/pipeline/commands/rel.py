@@ -13,11 +13,10 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from pipeline import actions, grammar, release
+from pipeline import actions, distribution, grammar, release
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError
 
-ROOT = Path(__file__).resolve().parents[3]
 VERSION_FILE = Path("src/sample_app/__init__.py")
 CHANGELOG = Path("CHANGELOG.md")
 
@@ -92,33 +91,11 @@ def cmd_release_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def release_notes(target: release.Release, changelog: str, image: str, repository: str) -> str:
-    """The GitHub Release's notes: the CHANGELOG section, the image by digest, how to verify."""
-    lines = [release.changelog_section(changelog, target.version), ""]
-    if image:
-        lines += ["## Image", "", f"`{image}`", ""]
-    lines += [
-        "## Verify before use",
-        "",
-        "```sh",
-        f"gh attestation verify <file> --repo {repository} "
-        f"--signer-workflow {repository}/.github/workflows/release.yml",
-        f"hatch run ci verify-release {target.tag} --dir <downloaded assets>",
-    ]
-    if image:
-        lines.append(
-            f"gh attestation verify oci://{image} --repo {repository} "
-            f"--signer-workflow {repository}/.github/workflows/ci.yml"
-        )
-    lines += ["```", ""]
-    return "\n".join(lines)
-
-
 def cmd_release_notes(args: argparse.Namespace) -> int:
     """Write the release notes file (the publish job's body)."""
     settings = common.settings()
     target = release.parse_tag(args.tag or settings.ref)
-    body = release_notes(target, _read(CHANGELOG), args.image, settings.repository or "OWNER/REPO")
+    body = distribution.release_notes(target, _read(CHANGELOG), args.image, settings.repository or "OWNER/REPO")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
@@ -193,64 +170,11 @@ def cmd_release_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_metadata(path: Path) -> str:
-    """Core metadata as PyPI validates it (packaging's parser), or why not."""
-    import tarfile  # noqa: PLC0415
-    import zipfile  # noqa: PLC0415
-
-    from packaging.metadata import ExceptionGroup, Metadata  # noqa: PLC0415
-
-    try:
-        if path.suffix == ".whl":
-            with zipfile.ZipFile(path) as wheel:
-                name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
-                raw = wheel.read(name)
-        else:
-            with tarfile.open(path) as sdist:
-                member = next(m for m in sdist.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
-                handle = sdist.extractfile(member)
-                raw = handle.read() if handle else b""
-        meta = Metadata.from_email(raw, validate=True)
-    except (OSError, StopIteration, zipfile.BadZipFile, tarfile.TarError) as error:
-        return f"{path.name}: no readable metadata ({type(error).__name__})"
-    except ExceptionGroup as error:
-        return f"{path.name}: invalid metadata ({'; '.join(str(e) for e in error.exceptions)[:200]})"
-    if not meta.description or meta.description_content_type != "text/markdown":
-        return f"{path.name}: the long description is missing or not Markdown"
-    return ""
-
-
-def build_distributions(out: Path, epoch: str) -> list[Path]:
-    """``hatch build`` of the wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``)."""
-    import os  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
-
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("sample_app-*"):
-        old.unlink()
-    hatch = shutil.which("hatch") or "hatch"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
-    result = subprocess.run(
-        [hatch, "build", "-t", "wheel", "-t", "sdist", str(out)], capture_output=True, text=True, env=env, check=False
-    )
-    if result.returncode != 0:
-        raise CheckFailed(f"hatch build failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
-    return sorted(out.glob("sample_app-*"))
-
-
 def cmd_release_build(args: argparse.Namespace) -> int:
     """Build once, reproducibly, and check the metadata before anything is attested."""
-    from pipeline import build  # noqa: PLC0415
-
-    created = build.commit_time("HEAD")
-    epoch = str(int(dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()))
-    files = build_distributions(Path(args.output), epoch)
-    problems = [p for p in map(_check_metadata, files) if p]
-    if len(files) != 2 or problems:
-        raise CheckFailed("; ".join(problems) or f"expected a wheel and an sdist, got {[f.name for f in files]}")
-    lines = [f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}" for f in files]
-    (Path(args.output) / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines) + f"\n(SOURCE_DATE_EPOCH={epoch}, the commit's time)")
+    epoch = distribution.commit_epoch()
+    sums = distribution.build_release(Path(args.output), epoch)
+    print(sums + f"(SOURCE_DATE_EPOCH={epoch}, the commit's time)")
     return 0
 
 
@@ -308,3 +232,12 @@ def cmd_sbom_dist(args: argparse.Namespace) -> int:
     count = build.sbom(f"dir:{folder}", Path(args.output))
     print(f"SBOM of {folder}: {count} components -> {args.output}")
     return 0
+
+
+def cmd_release_dry_run(args: argparse.Namespace) -> int:
+    """The release flow on this machine, on a scratch copy: nothing is published."""
+    from pipeline.release_local import run_dry_run  # noqa: PLC0415
+
+    reports = Path(args.reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    return run_dry_run(args.version, reports, common.settings())

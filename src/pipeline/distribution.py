@@ -1,0 +1,107 @@
+"""The distribution files of a release: built once, reproducibly, checked, described.
+
+Operations the release commands and the local release dry run share.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from pipeline import release
+from pipeline.errors import CheckFailed
+
+
+def release_notes(target: release.Release, changelog: str, image: str, repository: str) -> str:
+    """The GitHub Release's notes: the CHANGELOG section, the image by digest, how to verify."""
+    lines = [release.changelog_section(changelog, target.version), ""]
+    if image:
+        lines += ["## Image", "", f"`{image}`", ""]
+    lines += [
+        "## Verify before use",
+        "",
+        "```sh",
+        f"gh attestation verify <file> --repo {repository} "
+        f"--signer-workflow {repository}/.github/workflows/release.yml",
+        f"hatch run ci verify-release {target.tag} --dir <downloaded assets>",
+    ]
+    if image:
+        lines.append(
+            f"gh attestation verify oci://{image} --repo {repository} "
+            f"--signer-workflow {repository}/.github/workflows/ci.yml"
+        )
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def check_metadata(path: Path) -> str:
+    """Core metadata as PyPI validates it (packaging's parser), or why not."""
+    import tarfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    from packaging.metadata import ExceptionGroup, Metadata  # noqa: PLC0415
+
+    try:
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+                raw = wheel.read(name)
+        else:
+            with tarfile.open(path) as sdist:
+                member = next(m for m in sdist.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
+                handle = sdist.extractfile(member)
+                raw = handle.read() if handle else b""
+        meta = Metadata.from_email(raw, validate=True)
+    except (OSError, StopIteration, zipfile.BadZipFile, tarfile.TarError) as error:
+        return f"{path.name}: no readable metadata ({type(error).__name__})"
+    except ExceptionGroup as error:
+        return f"{path.name}: invalid metadata ({'; '.join(str(e) for e in error.exceptions)[:200]})"
+    if not meta.description or meta.description_content_type != "text/markdown":
+        return f"{path.name}: the long description is missing or not Markdown"
+    return ""
+
+
+def build_distributions(out: Path, epoch: str) -> list[Path]:
+    """``hatch build`` of the wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``)."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("sample_app-*"):
+        old.unlink()
+    hatch = shutil.which("hatch") or "hatch"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+    result = subprocess.run(
+        [hatch, "build", "-t", "wheel", "-t", "sdist", str(out)], capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"hatch build failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
+    return sorted(out.glob("sample_app-*"))
+
+
+
+
+def commit_epoch(revision: str = "HEAD") -> str:
+    """``SOURCE_DATE_EPOCH`` for a reproducible build: the commit's time."""
+    import datetime as dt  # noqa: PLC0415
+
+    from pipeline import build  # noqa: PLC0415
+
+    created = build.commit_time(revision)
+    if not created:
+        raise CheckFailed("the commit's time is unknown (no git checkout, no SOURCE_DATE_EPOCH)")
+    moment = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return str(int(moment.timestamp()))
+
+
+def build_release(out: Path, epoch: str) -> str:
+    """Wheel and sdist, metadata checked, ``SHA256SUMS`` written; returns its text."""
+    import hashlib  # noqa: PLC0415
+
+    files = build_distributions(out, epoch)
+    problems = [p for p in map(check_metadata, files) if p]
+    if len(files) != 2 or problems:
+        raise CheckFailed("; ".join(problems) or f"expected a wheel and an sdist, got {[f.name for f in files]}")
+    sums = "".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n" for f in files)
+    (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    return sums

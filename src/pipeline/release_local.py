@@ -1,0 +1,149 @@
+"""``hatch run release --dry-run X.Y.Z``: release.yml's stages on this machine.
+
+The release is prepared in a scratch copy of the working tree (the real
+files are not touched), checked, built twice to prove the build
+reproducible, described, and CI's local image for this commit is promoted
+in the local registry. GitHub is not there: nothing is attested (signing is
+not possible offline, and the table says so) and the GitHub Release is
+written as ``reports/release.md`` instead of published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline import distribution, grammar, image, registry, release
+from pipeline.errors import CheckFailed, PipelineError
+from pipeline.local import LOCAL_REPOSITORY, Stage, summary_table
+from pipeline.settings import Settings
+
+NOT_SIGNED = "not possible offline: Sigstore signing needs GitHub's OIDC token"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    ident = ["-c", "user.name=release dry run", "-c", "user.email=dry-run@example.invalid"]
+    return subprocess.run(
+        ["git", *ident, *args],  # noqa: S607
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
+    """Every stage with its time; exit 1 when one fails (the rest are skipped)."""
+    target = release.parse_version(version)
+    root = Path.cwd()
+    sha = _git(root, "rev-parse", "HEAD")
+    with tempfile.TemporaryDirectory(prefix="release-dry-run-") as scratch:
+        copy = Path(scratch, "repo")
+        state: dict[str, str] = {}
+
+        def prepare() -> str:
+            _git(root, "worktree", "add", "--detach", str(copy), sha)
+            init, changelog = copy / "src/sample_app/__init__.py", copy / "CHANGELOG.md"
+            init.write_text(release.set_version(init.read_text(encoding="utf-8"), target), encoding="utf-8")
+            if not release.changelog_section(changelog.read_text(encoding="utf-8"), target.version):
+                today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+                rolled = release.roll_changelog(changelog.read_text(encoding="utf-8"), target, today)
+                changelog.write_text(rolled, encoding="utf-8")
+            return f"{target.tag} prepared in a scratch worktree of {sha[:12]}"
+
+        def check() -> str:
+            init = (copy / "src/sample_app/__init__.py").read_text(encoding="utf-8")
+            changelog = (copy / "CHANGELOG.md").read_text(encoding="utf-8")
+            _, problems = release.check(target.tag, init, changelog, on_main=True)
+            name = image.image_name(settings.local_registry, LOCAL_REPOSITORY)
+            try:
+                ref = registry.resolve(registry.parse_reference(f"{name}:{grammar.commit_tag(sha)}"))
+                state["image"] = ref.pinned
+            except CheckFailed as error:
+                problems.append(f"no local image for this commit ({error}): run `hatch run pipeline` first")
+            if problems:
+                raise CheckFailed("; ".join(problems))
+            return f"tag = version, CHANGELOG section, image {state['image']}"
+
+        def build_twice() -> str:
+            epoch = distribution.commit_epoch()
+            first = _build_in(copy, Path(scratch, "dist-1"), epoch)
+            second = _build_in(copy, Path(scratch, "dist-2"), epoch)
+            if first != second:
+                raise CheckFailed("two builds of one commit differ: the build is not reproducible")
+            dist = reports / "dist"
+            shutil.rmtree(dist, ignore_errors=True)
+            shutil.copytree(Path(scratch, "dist-1"), dist)
+            return f"2 builds, byte-identical, metadata valid (SOURCE_DATE_EPOCH={epoch}); {dist}"
+
+        def sbom() -> str:
+            from pipeline import build  # noqa: PLC0415
+
+            count = build.sbom(f"dir:{reports / 'dist'}", reports / "sbom" / "sample-app.cdx.json")
+            return f"CycloneDX, {count} components"
+
+        def promote() -> str:
+            done = registry.promote(registry.parse_reference(state["image"]), target.image_tags)
+            return ", ".join(f"{tag} {action}" for tag, action in done.items())
+
+        def notes() -> str:
+            changelog = (copy / "CHANGELOG.md").read_text(encoding="utf-8")
+            body = distribution.release_notes(target, changelog, state["image"], settings.repository or LOCAL_REPOSITORY)
+            (reports / "release.md").write_text(body, encoding="utf-8")
+            return f"{reports / 'release.md'} (not published: GitHub is not here)"
+
+        stages = [
+            Stage("prepare", prepare),
+            Stage("check", check),
+            Stage("build twice", build_twice),
+            Stage("SBOM", sbom),
+            Stage("attest", lambda: NOT_SIGNED),
+            Stage("promote image", promote),
+            Stage("release notes", notes),
+        ]
+        failed = _run(stages)
+        if copy.exists():
+            _git(root, "worktree", "remove", "--force", str(copy))
+    print(summary_table(stages))
+    return 1 if failed else 0
+
+
+def _build_in(project: Path, out: Path, epoch: str) -> str:
+    """Build in the prepared copy; return ``SHA256SUMS`` (the comparison of two builds)."""
+    import os  # noqa: PLC0415
+
+    here = Path.cwd()
+    try:
+        os.chdir(project)
+        return distribution.build_release(out, epoch)
+    finally:
+        os.chdir(here)
+
+
+def _run(stages: list[Stage]) -> bool:
+    failed = False
+    for stage in stages:
+        if failed:
+            stage.status = "skipped"
+            continue
+        print(f"\n>>> {stage.name}", flush=True)
+        started = time.monotonic()
+        try:
+            stage.note = stage.action()
+            stage.status = "ok"
+        except (PipelineError, subprocess.CalledProcessError) as error:
+            stage.status, stage.note, failed = "FAILED", _one_line(error), True
+        stage.seconds = time.monotonic() - started
+        print(f"<<< {stage.name}: {stage.status} in {stage.seconds:.1f}s", flush=True)
+    return failed
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"`{' '.join(map(str, error.cmd))}` exited {error.returncode}: {str(error.stderr).strip()[-200:]}"
+    return str(error)
