@@ -70,15 +70,16 @@ def build_distributions(out: Path, epoch: str) -> list[Path]:
     for old in out.glob("sample_app-*"):
         old.unlink()
     hatch = shutil.which("hatch") or "hatch"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+    # Not the environment this runs in (a test matrix environment is no builder):
+    # hatch picks its own build environment when none is active.
+    env = {k: v for k, v in os.environ.items() if k != "HATCH_ENV_ACTIVE"}
+    env["SOURCE_DATE_EPOCH"] = epoch
     result = subprocess.run(
         [hatch, "build", "-t", "wheel", "-t", "sdist", str(out)], capture_output=True, text=True, env=env, check=False
     )
     if result.returncode != 0:
         raise CheckFailed(f"hatch build failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
     return sorted(out.glob("sample_app-*"))
-
-
 
 
 def commit_epoch(revision: str = "HEAD") -> str:
@@ -105,3 +106,24 @@ def build_release(out: Path, epoch: str) -> str:
     sums = "".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n" for f in files)
     (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
     return sums
+
+
+def sbom(folder: Path, output: Path) -> int:
+    """A CycloneDX SBOM of the wheel: what installing it puts in an environment.
+
+    syft reads installed distributions (``*.dist-info``), not wheel files, so
+    the wheel is unpacked first, as an installer would.
+    """
+    import tempfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    from pipeline import build  # noqa: PLC0415
+    from pipeline.errors import InputError  # noqa: PLC0415
+
+    wheels = sorted(folder.glob("sample_app-*.whl"))
+    if len(wheels) != 1:
+        raise InputError(f"{folder} must hold exactly one sample_app wheel, not {len(wheels)}")
+    with tempfile.TemporaryDirectory(prefix="sbom-") as scratch:
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            wheel.extractall(scratch)  # noqa: S202 - our own build's wheel
+        return build.sbom(f"dir:{scratch}", output)

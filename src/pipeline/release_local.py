@@ -82,9 +82,7 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             return f"2 builds, byte-identical, metadata valid (SOURCE_DATE_EPOCH={epoch}); {dist}"
 
         def sbom() -> str:
-            from pipeline import build  # noqa: PLC0415
-
-            count = build.sbom(f"dir:{reports / 'dist'}", reports / "sbom" / "sample-app.cdx.json")
+            count = distribution.sbom(reports / "dist", reports / "sbom" / "sample-app.cdx.json")
             return f"CycloneDX, {count} components"
 
         def promote() -> str:
@@ -93,7 +91,8 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
 
         def notes() -> str:
             changelog = (copy / "CHANGELOG.md").read_text(encoding="utf-8")
-            body = distribution.release_notes(target, changelog, state["image"], settings.repository or LOCAL_REPOSITORY)
+            repository = settings.repository or LOCAL_REPOSITORY
+            body = distribution.release_notes(target, changelog, state["image"], repository)
             (reports / "release.md").write_text(body, encoding="utf-8")
             return f"{reports / 'release.md'} (not published: GitHub is not here)"
 
@@ -135,7 +134,7 @@ def _run(stages: list[Stage]) -> bool:
         started = time.monotonic()
         try:
             stage.note = stage.action()
-            stage.status = "ok"
+            stage.status = "not run" if stage.note == NOT_SIGNED else "ok"
         except (PipelineError, subprocess.CalledProcessError) as error:
             stage.status, stage.note, failed = "FAILED", _one_line(error), True
         stage.seconds = time.monotonic() - started

@@ -323,3 +323,29 @@ def test_promotion_never_moves_a_version_tag_to_other_content(pushed):
         registry.promote(registry.parse_reference(f"{name}@{other}"), ("0.3.0",))
     assert registry.promote(registry.parse_reference(f"{name}@{other}"), ("latest",)) == {"latest": "moved"}
     assert registry.resolve(registry.parse_reference(f"{name}:0.3.0")).digest == digest
+
+
+def test_the_release_dry_run_releases_the_local_image_of_this_commit(pushed, tmp_path, capsys, monkeypatch):
+    name, digest = pushed
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    local = f"{REGISTRY}/local/sample-app"
+    sh("docker", "pull", "-q", f"{name}@{digest}")
+    sh("docker", "tag", f"{name}@{digest}", f"{local}:sha-{head.strip()}")
+    sh("docker", "push", "-q", f"{local}:sha-{head.strip()}")
+    monkeypatch.chdir(ROOT)
+    # A version of its own: the registry keeps the tags of earlier runs, and a
+    # version tag is never moved to other content.
+    minor, patch = uuid.uuid4().int % 1000, uuid.uuid4().int % 1000
+    version = f"9.{minor}.{patch}"
+    assert main(["release", version, "--dry-run", "--reports", str(tmp_path)]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "2 builds, byte-identical" in out
+    assert "| attest | not run |" in out
+    assert "not possible offline" in out
+    for tag in (version, f"9.{minor}", "latest"):
+        assert registry.resolve(registry.parse_reference(f"{local}:{tag}")).digest == digest
+    notes = (tmp_path / "release.md").read_text()
+    assert f"`{local}@{digest}`" in notes
+    assert {p.name for p in (tmp_path / "dist").iterdir()} >= {f"sample_app-{version}.tar.gz", "SHA256SUMS"}
+    sbom = json.loads((tmp_path / "sbom" / "sample-app.cdx.json").read_text())
+    assert [c["name"] for c in sbom["components"]] == ["sample-app"]

@@ -1,0 +1,42 @@
+"""The release dry run's flow without a registry: prepared aside, refused before any build."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_dry_run_without_the_local_image_stops_at_the_check_and_touches_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("LOCAL_REGISTRY", "127.0.0.1:9")
+    before = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+    assert main(["release", "0.9.0", "--dry-run", "--reports", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "| prepare | ok |" in out
+    assert "| check | FAILED |" in out
+    assert "run `hatch run pipeline` first" in out
+    assert "| build twice | skipped |" in out
+    assert "| attest | skipped |" in out
+    after = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+    assert after == before  # the version and CHANGELOG were changed in a scratch worktree only
+    worktrees = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, check=True).stdout
+    assert "release-dry-run-" not in worktrees
+
+
+def test_a_dry_run_needs_the_flag_and_a_release_version(capsys):
+    assert main(["release", "0.9.0"]) == 2
+    assert "--dry-run" in capsys.readouterr().err
+    assert main(["release", "0.9", "--dry-run"]) == 2
+    assert "not a release version" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage_error", ["CalledProcessError"])
+def test_a_failing_git_command_is_one_line(stage_error):
+    from pipeline import release_local  # noqa: PLC0415
+
+    error = subprocess.CalledProcessError(128, ["git", "worktree", "add"], stderr="fatal: nope\n")
+    assert release_local._one_line(error) == "`git worktree add` exited 128: fatal: nope"
