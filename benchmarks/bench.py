@@ -244,6 +244,34 @@ def bench_image(runs: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def bench_release(runs: int) -> list[tuple[str, str, str, str]]:
+    """The release dry run (needs this commit's local image: `hatch run pipeline` first)."""
+    import uuid  # noqa: PLC0415
+
+    def once() -> float:
+        version = f"8.{uuid.uuid4().int % 1000}.{uuid.uuid4().int % 1000}"
+        with tempfile.TemporaryDirectory(prefix="bench-release-") as reports:
+            argv = ["hatch", "run", "release", version, "--dry-run", "--reports", reports]
+            started = time.perf_counter()
+            result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(result.stdout[-600:])
+        identical.append("byte-identical" in result.stdout)
+        return elapsed
+
+    identical: list[bool] = []
+    try:
+        seconds = median(once, runs)
+    except RuntimeError as error:
+        return [row("release dry run", f"failed: {str(error).splitlines()[-1][:80]}", "-", None)]
+    same = all(identical)
+    return [
+        row("`hatch run release --dry-run` (2 builds, SBOM, promotion)", f"{seconds:.1f} s", "-", None),
+        row("two builds of one commit byte-identical", "yes" if same else "NO", "yes", same),
+    ]
+
+
 def bench_pipeline(runs: int) -> list[tuple[str, str, str, str]]:
     seconds = median(lambda: timed(["hatch", "run", "pipeline"]), max(1, runs - 2))
     return [row("local pipeline, warm", f"{seconds:.0f} s", "<= 60 s", seconds <= 60)]
@@ -257,6 +285,7 @@ ROWS = {
     "render": bench_render,
     "verify": bench_verify,
     "image": bench_image,
+    "release": bench_release,
     "pipeline": bench_pipeline,
 }
 

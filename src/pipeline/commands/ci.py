@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline import actions, jobfiles
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError, PipelineError
+from pipeline.settings import Settings
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
@@ -158,29 +159,52 @@ def record_attestation(attestation_id: str, url: str, output: Path) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the CI report; summary, file, and the sticky comment."""
+    settings = common.settings()
+    green = publish_report(
+        settings,
+        Path(args.reports),
+        Path(args.output),
+        sha=args.sha or settings.sha,
+        branch=args.branch,
+        pr=int(args.pr) if args.pr else None,
+        artifacts_from_api=args.artifacts_from_api,
+    )
+    return 0 if green or not args.strict else 1
+
+
+def publish_report(
+    settings: Settings,
+    reports: Path,
+    output: Path,
+    *,
+    sha: str,
+    branch: str,
+    pr: int | None,
+    artifacts_from_api: bool,
+) -> bool:
+    """The CI report as an operation: render, write, summary, comment; returns green or not."""
     from pipeline import inputs, report  # noqa: PLC0415
 
-    settings = common.settings()
-    if args.artifacts_from_api:
+    if artifacts_from_api:
         from pipeline.run_artifacts import list_artifacts  # noqa: PLC0415
 
         try:
-            common.write_json(Path(args.reports) / "artifacts.json", list_artifacts(common.github(settings), settings))
+            common.write_json(reports / "artifacts.json", list_artifacts(common.github(settings), settings))
         except PipelineError as error:  # the report still renders; the section says why
             print(actions.command("warning", f"artifact links unavailable: {error}"))
-    data = inputs.load(Path(args.reports), args.sha or settings.sha, settings.run_url, args.branch)
+    data = inputs.load(reports, sha, settings.run_url, branch)
     hint = "hatch run ci verify --digest {digest}"
     if settings.repository:
         repo = settings.repository
         hint = f"gh attestation verify oci://{{image}} --repo {repo} --signer-workflow {repo}/.github/workflows/ci.yml"
     body = report.render(data, verify_hint=hint)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(body, encoding="utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(body, encoding="utf-8")
     actions.append_summary(settings.step_summary, body)
-    print(f"report written to {args.output} ({len(body)} characters)")
-    if args.pr:
-        common.comment(settings, int(args.pr), report.CI_MARKER, body)
-    return 0 if report.overall(data) or not args.strict else 1
+    print(f"report written to {output} ({len(body)} characters)")
+    if pr is not None:
+        common.comment(settings, pr, report.CI_MARKER, body)
+    return report.overall(data)
 
 
 def cmd_ci_report(args: argparse.Namespace) -> int:
@@ -217,17 +241,16 @@ def cmd_ci_report(args: argparse.Namespace) -> int:
                 "no comment is posted (Dependabot's token is read-only)",
             )
         )
-    return cmd_report(
-        argparse.Namespace(
-            reports=str(reports),
-            output=str(reports / "ci-report.md"),
-            sha=job.head_sha,
-            branch=job.head_ref,
-            pr=number if same_repository and not dependabot else "",
-            strict=False,
-            artifacts_from_api=bool(settings.run_id),
-        )
+    publish_report(
+        settings,
+        reports,
+        reports / "ci-report.md",
+        sha=job.head_sha or settings.sha,
+        branch=job.head_ref,
+        pr=int(number) if number and same_repository and not dependabot else None,
+        artifacts_from_api=bool(settings.run_id),
     )
+    return 0
 
 
 def cmd_all_green(args: argparse.Namespace) -> int:
