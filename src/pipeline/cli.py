@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--digest", default="")
     p.add_argument("--artifact", default="", help="verify a message signature over this file")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--from-registry", default="", help="registry/name: bundles attached to the image (OCI referrers)")
     _verify_flags(p)
     p.set_defaults(func=cd.cmd_verify)
 

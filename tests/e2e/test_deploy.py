@@ -349,3 +349,26 @@ def test_the_release_dry_run_releases_the_local_image_of_this_commit(pushed, tmp
     assert {p.name for p in (tmp_path / "dist").iterdir()} >= {f"sample_app-{version}.tar.gz", "SHA256SUMS"}
     sbom = json.loads((tmp_path / "sbom" / "sample-app.cdx.json").read_text())
     assert [c["name"] for c in sbom["components"]] == ["sample-app"]
+
+
+def test_verify_reads_the_bundles_attached_to_an_image_in_the_registry(pushed, capsys):
+    # A real bundle (public test data) attached, as actions/attest pushes it, to
+    # the digest it attests; the referrers tag schema, since this registry has no
+    # referrers API. Then the same verification as from the API.
+    from pipeline import referrers  # noqa: PLC0415
+
+    name, _ = pushed
+    vectors = ROOT / "tests" / "pipeline" / "data" / "sigstore"
+    subject = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+    artifact = (vectors / "attestation-direct-workflow.artifact").read_bytes()
+    # The subject need not be in the registry (a dangling referrer is valid OCI).
+    assert len(artifact) == 109
+    target = registry.parse_reference(f"{name}@{subject}")
+    referrers.attach(target, (vectors / "attestation-direct-workflow.sigstore.json").read_bytes())
+    found = referrers.find(target)
+    assert len(found) == 1
+    beacon = "sigstore-conformance/extremely-dangerous-public-oidc-beacon"
+    args = ["verify", "--offline", "--digest", subject, "--from-registry", name, "--repository", beacon]
+    args += ["--signer-workflow", ".github/workflows/extremely-dangerous-oidc-beacon.yml", "--ref", "refs/heads/main"]
+    assert main(args) == 0, capsys.readouterr()
+    assert main([*args[:-2], "--ref", "refs/heads/other"]) == 1

@@ -108,3 +108,13 @@ def test_registry_and_token_errors(fake_registry):
     fake_registry["head_status"] = 500
     with pytest.raises(CheckFailed, match="answered HTTP 500"):
         registry.resolve(ref(fake_registry))
+
+
+def test_referrers_need_a_digest_and_a_reachable_registry():
+    from pipeline import referrers  # noqa: PLC0415
+    from pipeline.errors import CheckFailed, InputError  # noqa: PLC0415
+
+    with pytest.raises(InputError, match="needs name@sha256"):
+        referrers.find(registry.parse_reference("127.0.0.1:9/o/r:tag"))
+    with pytest.raises(CheckFailed, match="cannot reach the registry"):
+        referrers.find(registry.parse_reference("127.0.0.1:9/o/r@sha256:" + "a" * 64))

@@ -36,13 +36,15 @@ def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
 
 def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], Verified]:
     offline = args.offline or settings.job.sigstore_offline
-    return _verifier(settings, _expectations(args, settings), bundle_files=args.bundle or [], offline=offline)
+    expected = _expectations(args, settings)
+    image = getattr(args, "from_registry", "")
+    return _verifier(settings, expected, bundle_files=args.bundle or [], offline=offline, image=image)
 
 
 def _verifier(
-    settings: Settings, expected: Expectations, *, bundle_files: list[str], offline: bool
+    settings: Settings, expected: Expectations, *, bundle_files: list[str], offline: bool, image: str = ""
 ) -> Callable[[str], Verified]:
-    """A check of one digest: bundles from files, or else from GitHub's API."""
+    """A check of one digest: bundles from files, from the image's registry, or else from GitHub's API."""
     from pipeline import verify  # noqa: PLC0415
 
     expected.validate()  # before any network use
@@ -52,6 +54,10 @@ def _verifier(
         digest = grammar.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
         if bundle_files:
             bundles = [b for p in bundle_files for b in verify.read_bundles(common.read(p), p)]
+        elif image:
+            from pipeline import referrers, registry  # noqa: PLC0415
+
+            bundles = referrers.find(registry.parse_reference(f"{image}@sha256:{digest}"))
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
         return verify.verify_any(bundles, expected, digest, trust)
