@@ -3,7 +3,7 @@
 On GitHub each cell of the matrix is a job of its own and they run side by
 side. Run one after the other here, four cells each pay pytest-xdist's start
 and its idle tail; run together with one process each, they keep both cores
-busy for the same work (46-52 s against 31 s for four cells on two cores).
+busy for the same work (the CHANGELOG has the figures).
 Interleaved output would be unreadable, so each cell writes a log, and the
 summary lines of every cell, or the whole log of a failed one, are printed
 when all are done.
