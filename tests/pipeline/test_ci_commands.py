@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from coverage import CoverageData
 
 from pipeline.cli import main
 
@@ -306,3 +307,15 @@ def test_all_green_refuses_a_missing_needs(monkeypatch, capsys, value):
     monkeypatch.setenv("NEEDS", value)
     assert main(["all-green"]) == 2
     assert "NEEDS" in capsys.readouterr().err
+
+
+def test_combine_coverage(tmp_path, capsys):
+    assert main(["combine-coverage", str(tmp_path)]) == 2
+    (tmp_path / "app.py").write_text("a = 1\nb = 2\n")
+    for python, lines in (("3.10", [1]), ("3.13", [2])):
+        data = CoverageData(basename=str(tmp_path / f".coverage.{python}"))
+        data.add_lines({str(tmp_path / "app.py"): lines})
+        data.write()
+    assert main(["combine-coverage", str(tmp_path)]) == 0
+    assert "combined 2 data files: total 100.00%" in capsys.readouterr().out
+    assert (tmp_path / "coverage.xml").exists()

@@ -224,3 +224,11 @@ def test_untrusted_text_is_shown_cut_to_its_limit():
     many = [{"number": n} for n in range(1, 26)]
     assert decide(event(pull_requests=many), "octo/app").pull_requests == ",".join(str(n) for n in range(1, 21))
     assert decide(event(pull_requests=[{"number": 1}, {"number": 0}]), "octo/app").pull_requests == "1"
+
+
+def test_matrix_without_hatch(tmp_path, monkeypatch):
+    from pipeline.matrix import read_matrix  # noqa: PLC0415
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(InputError, match="cannot read the matrix from hatch"):
+        read_matrix()

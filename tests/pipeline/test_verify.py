@@ -9,6 +9,7 @@ import pytest
 from pipeline import grammar, verify
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
+from pipeline.verify import Expectations
 
 VECTORS = Path(__file__).resolve().parent / "data" / "sigstore"
 DIRECT = "attestation-direct-workflow.sigstore.json"
@@ -203,10 +204,7 @@ def test_policy_construction_and_input_checks():
     )
     assert expected.signer_uri == "https://github.com/octo/app/.github/workflows/ci.yml@refs/heads/main"
     assert expected.run_base == "https://github.com/octo/app/actions/runs/9/attempts"
-    checks = expected.policy()._children
-    assert len(checks) == 6
-    run = next(c for c in checks if isinstance(c, verify.RunAttempts))
-    assert (run.base, run.last) == (expected.run_base, 2)
+    expected.policy()  # builds: every value is well formed
     with pytest.raises(InputError):
         verify.Expectations(repository="octo/app", ref="r", signer_workflow="a/b/.github/x.yml").signer_uri
     with pytest.raises(InputError):
@@ -444,3 +442,20 @@ def test_a_malformed_subject_is_a_refusal_not_a_crash(subject):
 def test_junk_after_a_digest_is_refused(junk):
     with pytest.raises(InputError):
         grammar.require_digest("a" * 64 + junk if junk.strip() else "a" * 64 + "x")
+
+
+def test_expectations_reject_bad_run_numbers():
+    # An attempt of 0 would have dropped the run pin; it is refused before any policy.
+    with pytest.raises(InputError, match="run attempt"):
+        Expectations(repository="o/r", ref="refs/heads/main", run_id="1", run_attempt="0").validate()
+    assert Expectations(repository="o/r", ref="refs/heads/main").run_base == ""
+
+
+def test_without_the_optional_pins_the_identity_is_still_checked(capsys):
+    # No repository id, no run: the real bundle verifies on issuer, signer, repository and ref alone...
+    args = [a for a in direct_args() if a not in ("--repository-id", "632596897", "--run-id", "12359147651")]
+    assert "--repository-id" not in args
+    assert main(args) == 0
+    # ...and each of those is still compared.
+    assert main([*args, "--ref", "refs/heads/other"]) == 1
+    assert "refs/heads/other" in capsys.readouterr().err

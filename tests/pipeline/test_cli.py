@@ -1,0 +1,38 @@
+"""The one entry point: usage errors, interrupts, one line each."""
+
+import subprocess
+import sys
+
+from pipeline.cli import main
+
+
+def test_python_dash_m_pipeline_reports_usage_errors_with_status_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "verify", "--bogus"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: python -m pipeline: unrecognized arguments: --bogus\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_interrupt_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipeline.commands.ci.cmd_pythons", interrupted)
+    assert main(["pythons"]) == 1
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_verify_usage_errors(capsys):
+    assert main(["verify", "--offline", "--repository", "o/r", "--ref", "r"]) == 2
+    assert main(["verify", "--offline", "--artifact", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "give --digest" in err
+    assert "--artifact needs exactly one --bundle" in err
+
+
+def test_deploy_needs_an_image_or_a_sha(capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOSITORY", "o/r")
+    assert main(["deploy", "--no-verify"]) == 2
+    assert "give --image, or --sha" in capsys.readouterr().err
