@@ -10,11 +10,31 @@ from pipeline.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_dry_run_without_the_local_image_stops_at_the_check_and_touches_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
+def git(cwd, *args):
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    return subprocess.run(["git", *ident, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A repository with the two files a release edits, independent of this one's CHANGELOG."""
+    repo = tmp_path / "repo"
+    (repo / "src" / "sample_app").mkdir(parents=True)
+    (repo / "src" / "sample_app" / "__init__.py").write_text('__version__ = "0.1.0"\n')
+    (repo / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n### Added\n- a thing\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_a_dry_run_without_the_local_image_stops_at_the_check_and_touches_nothing(
+    project, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("LOCAL_REGISTRY", "127.0.0.1:9")
     before = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
-    assert main(["release", "0.9.0", "--dry-run", "--reports", str(tmp_path)]) == 1
+    assert main(["release", "0.9.0", "--dry-run", "--reports", str(tmp_path / "reports")]) == 1
     out = capsys.readouterr().out
     assert "| prepare | ok |" in out
     assert "| check | FAILED |" in out
