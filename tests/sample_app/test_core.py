@@ -122,3 +122,20 @@ def test_a_carry_past_the_limit_is_exact_not_an_overflow(sign):
     nines = sign + "9" * MAX_RESULT_DIGITS
     assert add_text(nines, sign + "1") == sign + "1" + "0" * MAX_RESULT_DIGITS
     assert add_text(nines, nines) == sign + "1" + "9" * (MAX_RESULT_DIGITS - 1) + "8"
+
+
+@pytest.mark.parametrize(("exponent", "ok"), [(MAX_RESULT_DIGITS - 1, True), (MAX_RESULT_DIGITS, False)])
+def test_trailing_zeros_count_towards_the_limit(exponent, ok):
+    # 1e4300 prints 4,301 digits; its stripped coefficient has one.
+    if ok:
+        assert len(add_text(f"1e{exponent}", "0")) == MAX_RESULT_DIGITS
+    else:
+        with pytest.raises(OperandError, match=f"more than {MAX_RESULT_DIGITS} digits"):
+            parse_operand(f"1e{exponent}")
+
+
+@pytest.mark.parametrize(("length", "shown"), [(40, "x" * 40), (41, "x" * 40 + "...")])
+def test_an_operand_is_quoted_whole_up_to_40_characters(length, shown):
+    with pytest.raises(OperandError) as raised:
+        parse_operand("x" * length)
+    assert str(raised.value) == f"not a number: {shown!r}"
