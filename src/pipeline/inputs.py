@@ -15,7 +15,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from pipeline.errors import InputError
-from pipeline.jobfiles import ImageFacts, read_image
+from pipeline.jobfiles import GateResult, ImageFacts, gate_result, read_image
 
 _PYTHON_SUFFIX = re.compile(r"-(\d+\.\d+)\.(?:json|xml)$")
 
@@ -42,7 +42,7 @@ class Interpreter:
     """What one matrix cell produced."""
 
     python: str
-    gate: dict[str, Any] | Missing
+    gate: GateResult | Missing
     tests: list[TestCase] | Missing
 
 
@@ -77,6 +77,17 @@ def _json(path: Path) -> Any | Missing:  # noqa: ANN401 - any JSON value
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return Missing(f"{path.name} is unreadable: {type(error).__name__}")
+
+
+def _gate(path: Path) -> GateResult | Missing:
+    """A cell's ``gate-X.Y.json`` through its one reader; anything wrong is shown, not raised."""
+    data = _object(path)
+    if isinstance(data, Missing):
+        return data
+    try:
+        return gate_result(data, path)
+    except InputError as error:
+        return Missing(str(error))
 
 
 def _image(path: Path) -> ImageFacts | Missing:
@@ -193,7 +204,7 @@ def load(directory: Path, sha: str = "", run_url: str = "", branch: str = "") ->
     interpreters = [
         Interpreter(
             python,
-            _object(directory / f"gate-{python}.json"),
+            _gate(directory / f"gate-{python}.json"),
             load_junit(directory / f"junit-{python}.xml"),
         )
         for python in pythons

@@ -1,5 +1,7 @@
 """The files one job leaves for another: one typed model, one writer, one reader each.
 
+``gate-X.Y.json`` is written by the quality gate (``quality_gate.outputs.to_json``)
+and read here by ``read_gate`` for the CI report.
 ``image-plan.json`` (what to build and whether to push) is written by
 ``image-tags`` and read by ``image-build``/``image-push``; ``image.json``
 (what was pushed) is written by ``image-push`` and the local pipeline through
@@ -99,3 +101,50 @@ def read_image(path: Path) -> ImageFacts:
         raise InputError(f"{path}: a pushed image without a sha256 digest")
     name, reason = str(data.get("name", "")), str(data.get("reason", ""))
     return ImageFacts(name=name, tags=tuple(tags), digest=digest, pushed=pushed, reason=reason)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What one matrix cell's gate decided, as the report shows it."""
+
+    verdict: str
+    threshold: float | None
+    precision: int
+    total_display: str
+    duration: float
+    tests: dict[str, int]
+
+
+def _number(data: dict[str, Any], key: str, path: Path) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{path.name}: {key} is not a number")
+    return float(value)
+
+
+def read_gate(path: Path) -> GateResult:
+    """The one reader of the gate's ``gate-X.Y.json`` (its writer is the gate plugin)."""
+    return gate_result(_load(path), path)
+
+
+def gate_result(data: dict[str, Any], path: Path) -> GateResult:
+    """A gate result from the file's JSON object, validated field by field."""
+    verdict = data.get("verdict")
+    if not isinstance(verdict, str) or not verdict:
+        raise InputError(f"{path.name} has no verdict")
+    precision = data.get("precision", 2)
+    if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 10:
+        raise InputError(f"{path.name}: precision is not a small whole number")
+    tests = data.get("tests") or {}
+    if not isinstance(tests, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in tests.values()):
+        raise InputError(f"{path.name}: tests is not a table of counts")
+    return GateResult(
+        verdict=verdict,
+        threshold=_number(data, "threshold", path),
+        precision=precision,
+        total_display=str(data.get("total_display") or ""),
+        duration=_number(data, "duration_seconds", path) or 0.0,
+        tests={str(k): int(v) for k, v in tests.items()},
+    )

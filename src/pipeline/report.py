@@ -22,8 +22,8 @@ def _missing(what: str, item: Missing) -> str:
 
 def _threshold(inputs: ReportInputs) -> tuple[float, int] | None:
     for interp in inputs.interpreters:
-        if isinstance(interp.gate, dict) and isinstance(interp.gate.get("threshold"), (int, float)):
-            return float(interp.gate["threshold"]), int(interp.gate.get("precision", 2))
+        if not isinstance(interp.gate, Missing) and interp.gate.threshold is not None:
+            return interp.gate.threshold, interp.gate.precision
     return None
 
 
@@ -51,7 +51,7 @@ def overall(inputs: ReportInputs) -> bool:
     if not inputs.interpreters:
         return False
     for interp in inputs.interpreters:
-        if not isinstance(interp.gate, dict) or interp.gate.get("verdict") != "passed":
+        if isinstance(interp.gate, Missing) or interp.gate.verdict != "passed":
             return False
         if isinstance(interp.tests, Missing):
             return False
@@ -85,11 +85,11 @@ def _matrix(inputs: ReportInputs) -> str:
             counts: dict[str, Any] = {}
             cov, duration, verdict = "missing", "?", md.inline(gate.reason, 80)
         else:
-            counts = gate.get("tests") or {}
-            cov = f"{gate.get('total_display') or '?'}%"
-            duration = f"{float(gate.get('duration_seconds') or 0):.1f}s"
+            counts = gate.tests
+            cov = f"{gate.total_display or '?'}%"
+            duration = f"{gate.duration:.1f}s"
             verdict = {"passed": ":white_check_mark:", "failed": ":x:"}.get(
-                str(gate.get("verdict")), ":warning: " + md.inline(str(gate.get("verdict")), 40)
+                gate.verdict, ":warning: " + md.inline(gate.verdict, 40)
             )
         rows.append(
             [

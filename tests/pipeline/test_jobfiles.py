@@ -58,3 +58,41 @@ def test_bad_image_facts_are_refused(tmp_path, data):
         jobfiles.read_image(path)
     with pytest.raises(InputError, match="cannot read"):
         jobfiles.read_image(tmp_path / "missing.json")
+
+
+def test_the_gates_own_output_reads_back(tmp_path):
+    from quality_gate import outputs  # noqa: PLC0415
+    from quality_gate.threshold import Threshold  # noqa: PLC0415
+
+    verdict = outputs.Verdict(Threshold(90.0, 2, "t"), "passed", "", 95.5, duration=1.25, python="3.12")
+    (tmp_path / "gate-3.12.json").write_text(json.dumps(outputs.to_json(verdict)))
+    gate = jobfiles.read_gate(tmp_path / "gate-3.12.json")
+    assert (gate.verdict, gate.threshold, gate.precision, gate.total_display) == ("passed", 90.0, 2, "95.50")
+    assert gate.duration == 1.25
+    assert gate.tests["passed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"threshold": 90}, "no verdict"),
+        ({"verdict": "passed", "duration_seconds": "soon"}, "duration_seconds is not a number"),
+        ({"verdict": "passed", "threshold": "90"}, "threshold is not a number"),
+        ({"verdict": "passed", "precision": 99}, "precision"),
+        ({"verdict": "passed", "tests": {"passed": "ten"}}, "tests is not a table of counts"),
+    ],
+)
+def test_a_gate_result_that_is_not_what_the_gate_writes_is_refused(tmp_path, data, message):
+    path = tmp_path / "gate-3.12.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=message):
+        jobfiles.read_gate(path)
+
+
+def test_the_report_shows_a_bad_gate_file_instead_of_crashing(tmp_path):
+    from pipeline import inputs, report  # noqa: PLC0415
+
+    (tmp_path / "gate-3.12.json").write_text(json.dumps({"verdict": "passed", "duration_seconds": "soon"}))
+    loaded = inputs.load(tmp_path)
+    assert loaded.interpreters[0].gate == inputs.Missing("gate-3.12.json: duration_seconds is not a number")
+    assert "seconds is not a number |" in report.render(loaded)
