@@ -170,12 +170,13 @@ def bench_render(runs: int) -> list[tuple[str, str, str, str]]:
 
 def bench_verify(runs: int) -> list[tuple[str, str, str, str]]:
     from pipeline import verify  # noqa: PLC0415
+    from pipeline.trust import Trust  # noqa: PLC0415
 
     vectors = ROOT / "tests" / "pipeline" / "data" / "sigstore"
     bundle_path = vectors / "attestation-direct-workflow.sigstore.json"
     if not bundle_path.exists():
         return [row("one verification after import", "skipped: no vectors", "<= 50 ms", None)]
-    trust = verify.verifier(offline=True)
+    trust = Trust(offline=True).verifier()
     expected = verify.Expectations(
         repository="sigstore-conformance/extremely-dangerous-public-oidc-beacon",
         ref="refs/heads/main",

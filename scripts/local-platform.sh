@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The container platform for machines that cannot reach Docker Hub or GHCR:
-# a Docker engine, a Debian base image with Python built by debootstrap, and a
-# registry on 127.0.0.1, and the job image act runs the workflows in. Used by .ci/run, the end-to-end tests and the local
-# pipeline. Idempotent: whatever already answers is reused, never restarted.
+# a Docker engine, a Debian base image with Python built by debootstrap, a
+# registry on 127.0.0.1, the job image act runs the workflows in, and the
+# local Sigstore authority (OIDC, Fulcio, Rekor: a test authority, trusted
+# nowhere else; its keys persist in the state directory). Used by .ci/run,
+# the end-to-end tests and the local pipeline. Idempotent: whatever already
+# answers is reused, never restarted.
 #
 #   scripts/local-platform.sh up      install what is missing, start, print env
 #   scripts/local-platform.sh env     print the environment for an engine that runs
@@ -15,6 +18,9 @@ REGISTRY_ADDR=${LOCAL_REGISTRY:-127.0.0.1:5000}
 BASE_IMAGE=${LOCAL_BASE_IMAGE:-local/debian-python:bookworm}
 # The job image for `hatch run workflows` (act): scripts/runner.Dockerfile.
 RUNNER_IMAGE=${LOCAL_RUNNER_IMAGE:-local/act-runner:ubuntu-24.04}
+SIGSTORE_PORT=${LOCAL_SIGSTORE_PORT:-5010}
+SIGSTORE_URL="http://127.0.0.1:$SIGSTORE_PORT"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SUITE=bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # Python, pip for the build stage, venv, and the CA bundle of this machine.
@@ -131,13 +137,41 @@ YAML
   die "registry did not answer on $REGISTRY_ADDR"
 }
 
+authority_answers() { curl -fsS --max-time 2 "$SIGSTORE_URL/trusted_root.json" >/dev/null 2>&1; }
+
+start_authority() {
+  if authority_answers; then log "local Sigstore authority already answers on $SIGSTORE_URL"; return 0; fi
+  command -v hatch >/dev/null \
+    || die "the local Sigstore authority runs in hatch's environment: python3 -m pip install --require-hashes -r .github/hatch-requirements.txt"
+  local env_dir
+  (cd "$ROOT" && hatch env create default) >&2 || die "creating hatch's default environment failed"
+  env_dir=$(cd "$ROOT" && hatch env find default)
+  mkdir -p "$STATE_DIR/sigstore"
+  log "starting the local Sigstore authority (a test authority, trusted nowhere else) on $SIGSTORE_URL"
+  # exec: the recorded PID is the server's, and no descriptor of this script
+  # (a pipe the caller reads to its end) stays open in the background.
+  (
+    cd "$ROOT" || exit 1
+    PYTHONPATH="$ROOT/src" exec nohup "$env_dir/bin/python" -m pipeline.authority \
+      --state "$STATE_DIR/sigstore" --port "$SIGSTORE_PORT" </dev/null >"$STATE_DIR/sigstore.log" 2>&1
+  ) &
+  echo $! >"$STATE_DIR/sigstore.started"
+  for _ in $(seq 1 80); do
+    authority_answers && return 0
+    sleep 0.25
+  done
+  tail -n 20 "$STATE_DIR/sigstore.log" >&2 || true
+  die "the local Sigstore authority did not answer on $SIGSTORE_URL"
+}
+
 print_env() {
-  printf 'LOCAL_REGISTRY=%s\nLOCAL_BASE_IMAGE=%s\nLOCAL_RUNNER_IMAGE=%s\n' "$REGISTRY_ADDR" "$BASE_IMAGE" "$RUNNER_IMAGE"
+  printf 'LOCAL_REGISTRY=%s\nLOCAL_BASE_IMAGE=%s\nLOCAL_RUNNER_IMAGE=%s\nLOCAL_SIGSTORE=%s\n' \
+    "$REGISTRY_ADDR" "$BASE_IMAGE" "$RUNNER_IMAGE" "$SIGSTORE_URL"
 }
 
 stop_started() {
   local name pidfile pid
-  for name in registry dockerd; do
+  for name in sigstore registry dockerd; do
     pidfile="$STATE_DIR/$name.started"
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
@@ -147,7 +181,7 @@ stop_started() {
 }
 
 case "${1:-}" in
-  up) install_packages; start_engine; build_base; build_runner; start_registry; print_env ;;
+  up) install_packages; start_engine; build_base; build_runner; start_registry; start_authority; print_env ;;
   env) print_env ;;
   down) stop_started ;;
   *) echo "usage: $0 up|env|down" >&2; exit 2 ;;

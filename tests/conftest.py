@@ -35,6 +35,7 @@ JOB_VARIABLES = (
     "ATTESTATION_URL",
     "NEEDS",
     "SIGSTORE_OFFLINE",
+    "LOCAL_SIGSTORE",
     "SOURCE_DATE_EPOCH",
     "GITHUB_REPOSITORY_ID",
     # The job's own files: a test must never write the real job's outputs.
@@ -63,6 +64,18 @@ def fake_github(monkeypatch):
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_RUN_ID"):
         monkeypatch.delenv(name, raising=False)
     yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def local_authority(tmp_path, monkeypatch):
+    """The local Sigstore authority, in-process on 127.0.0.1, named by LOCAL_SIGSTORE."""
+    from pipeline.authority.server import AuthorityServer  # noqa: PLC0415
+
+    server = AuthorityServer(tmp_path / "authority").start()
+    monkeypatch.setenv("LOCAL_SIGSTORE", server.url)
+    yield server
     server.shutdown()
     server.server_close()
 

@@ -5,7 +5,8 @@ its own by the workflow runner (``tests/workflows/run_act.py``), which seeds it
 and reads what the workflows posted through two extra routes:
 
 - ``POST /_fake/seed``  JSON ``{"pulls": [...], "pulls_by_commit": {sha: [...]}}``
-- ``GET  /_fake/state`` JSON ``{"comments": {...}, "requests": [[method, path], ...]}``
+- ``GET  /_fake/state`` JSON ``{"comments": {...}, "requests": [[method, path], ...], "releases": {...},
+  "attestations": {digest: count}}``
 
     python tests/fake_github.py --port-file PATH   (prints nothing; PATH gets the URL)
 """
@@ -13,6 +14,7 @@ and reads what the workflows posted through two extra routes:
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import threading
@@ -86,7 +88,13 @@ def make_handler(state: FakeGitHub):
             path, _, query = self.path.partition("?")
             if path == "/_fake/state":
                 return self._send(
-                    200, {"comments": state.comments, "requests": state.requests, "releases": state.releases}
+                    200,
+                    {
+                        "comments": state.comments,
+                        "requests": state.requests,
+                        "releases": state.releases,
+                        "attestations": {d: len(items) for d, items in state.attestations.items()},
+                    },
                 )
             state.requests.append(("GET", self.path))
             if self._fault():
@@ -144,6 +152,18 @@ def make_handler(state: FakeGitHub):
                 }
                 state.releases[data["tag_name"]] = made
                 return self._send(201, made)
+            if re.fullmatch(r"/repos/[^/]+/[^/]+/attestations", path):
+                # As GitHub: the bundle is stored under every subject digest of its statement.
+                bundle = self._body().get("bundle")
+                try:
+                    payload = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+                    digests = [s["digest"]["sha256"] for s in payload["subject"]]
+                except (TypeError, KeyError, ValueError):
+                    return self._send(422, {"message": "Invalid bundle"})
+                state.next_id += 1
+                for digest in digests:
+                    state.attestations.setdefault(digest, []).append({"bundle": bundle, "repository_id": 1})
+                return self._send(201, {"id": state.next_id})
             if m := re.fullmatch(r"/uploads/releases/(\d+)/assets", path):
                 name = re.search(r"(?:^|&)name=([^&]+)", query)
                 length = int(self.headers.get("Content-Length", "0"))

@@ -24,8 +24,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _verify_flags(parser: argparse.ArgumentParser) -> None:
-    from pipeline.verify import GITHUB_ISSUER  # noqa: PLC0415
-
     parser.add_argument("--bundle", action="append", help="bundle file (repeatable); default: the API")
     parser.add_argument("--repository", default="", help="owner/name (default $GITHUB_REPOSITORY)")
     parser.add_argument("--repository-id", default="", help="numeric id (default $GITHUB_REPOSITORY_ID)")
@@ -34,7 +32,9 @@ def _verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-config", default="", help="calling workflow of a reusable signer")
     parser.add_argument("--run-id", default="", help="the run that must have signed")
     parser.add_argument("--run-attempt", default="1")
-    parser.add_argument("--issuer", default=GITHUB_ISSUER)
+    parser.add_argument(
+        "--issuer", default=None, help="OIDC issuer (default: the trusted instance's; GitHub's unless $LOCAL_SIGSTORE)"
+    )
     parser.add_argument(
         "--offline",
         action="store_true",
@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", default="reports/image-plan.json")
     p.add_argument("--output", default="reports/image.json")
     p.set_defaults(func=ci.cmd_image_push)
+
+    p = sub.add_parser("attest", help="sign provenance (or an SBOM) of an image digest or files as this run")
+    p.add_argument("--subject-name", default="", help="image name, no tag")
+    p.add_argument("--subject-digest", default="", help="sha256:... (with --subject-name)")
+    p.add_argument("--subject-path", action="append", default=[], help="file glob (repeatable), instead of an image")
+    p.add_argument("--sbom-path", default="", help="attest this CycloneDX SBOM instead of provenance")
+    p.add_argument(
+        "--workflow", default=".github/workflows/ci.yml", help="the signing workflow (default $GITHUB_WORKFLOW_REF's)"
+    )
+    p.add_argument("--output", default="", help="bundle file (default reports/<kind>.sigstore.json)")
+    p.add_argument("--push-to-registry", action="store_true", help="also store it next to the image (OCI referrer)")
+    p.set_defaults(func=ci.cmd_attest)
 
     p = sub.add_parser("sbom", help="CycloneDX SBOM of the image")
     p.add_argument("--image-json", default="reports/image.json")

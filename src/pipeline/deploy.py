@@ -142,6 +142,7 @@ def render(result: Deployment, run_url: str = "") -> str:
         ]
     if result.verified:
         lines.append(f"- signer: {md.code(result.verified.get('signer_workflow', ''), 300)}")
+        lines.append(f"- issuer: {md.code(result.verified.get('issuer', ''), 200)}")
         lines.append(f"- run: {md.inline(result.verified.get('run_uri', ''), 300)}")
     rows = [
         [

@@ -1,7 +1,7 @@
 """One typed object built from the environment: the only place a variable is read.
 
 ``Settings`` holds what GitHub Actions sets for every job (``GITHUB_*``), the
-repository's switches and the local platform's two settings; ``JobEnv`` holds
+repository's switches and the local platform's settings; ``JobEnv`` holds
 what this repository's workflows pass a job in its ``env:``. Each value is
 validated here, once, before any command uses it.
 """
@@ -18,9 +18,12 @@ from pipeline.errors import InputError
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
-# The local platform (scripts/local-platform.sh prints the same two values).
+# The local platform (scripts/local-platform.sh prints the same values).
 LOCAL_REGISTRY = "127.0.0.1:5000"
 LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
+# The local test Sigstore authority the platform starts; only the local
+# pipeline falls back to it (everything else uses it only when LOCAL_SIGSTORE names it).
+LOCAL_SIGSTORE = "http://127.0.0.1:5010"
 _NUMBER = re.compile(r"[0-9]{1,19}")
 _TRIGGERS = {"", "push", "pull_request"}
 
@@ -90,6 +93,25 @@ _REGISTRY = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?")
 _BUILD_NETWORKS = {"", "default", "host", "none"}
 
 
+_LOOPBACK_URL = re.compile(r"http://(?:127\.0\.0\.1|localhost):[0-9]{1,5}")
+
+
+def _local_sigstore(environ: dict[str, str]) -> str:
+    """``LOCAL_SIGSTORE``: a loopback URL, and never on a real GitHub runner.
+
+    The local authority is a test authority: a job on GitHub that verified
+    against it would accept what any process on the runner signed.
+    """
+    url = environ.get("LOCAL_SIGSTORE", "").rstrip("/")
+    if not url:
+        return ""
+    if not _LOOPBACK_URL.fullmatch(url):
+        raise InputError(f"LOCAL_SIGSTORE must be http://127.0.0.1:<port>, not {url[:60]!r}")
+    if environ.get("GITHUB_ACTIONS") == "true" and environ.get("ACT") != "true":
+        raise InputError("LOCAL_SIGSTORE is set on a GitHub runner: the local test authority is never used there")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the helpers need to know about the run; the token never prints."""
@@ -105,6 +127,7 @@ class Settings:
     event_name: str = ""
     event_path: str = ""
     ref_name: str = ""
+    workflow_ref: str = ""  # owner/repo/.github/workflows/x.yml@ref: the running workflow
     repository_id: str = ""
     step_summary: str = ""
     output: str = ""
@@ -120,6 +143,9 @@ class Settings:
     attest_images: bool = True
     local_registry: str = LOCAL_REGISTRY
     local_base_image: str = LOCAL_BASE_IMAGE
+    # The local test Sigstore authority (scripts/local-platform.sh prints it):
+    # when set, signing and verification use it and nothing else.
+    local_sigstore: str = ""
     job: JobEnv = field(default_factory=JobEnv)
 
     @classmethod
@@ -145,10 +171,12 @@ class Settings:
         if attest not in {"", "true", "false"}:
             raise InputError(f"ATTEST_IMAGES must be true or false, not {attest[:20]!r}")
         return cls(
+            local_sigstore=_local_sigstore(environ),
             job=JobEnv.from_env(environ),
             local_registry=environ.get("LOCAL_REGISTRY", "") or LOCAL_REGISTRY,
             local_base_image=environ.get("LOCAL_BASE_IMAGE", "") or LOCAL_BASE_IMAGE,
             ref_name=environ.get("GITHUB_REF_NAME", ""),
+            workflow_ref=environ.get("GITHUB_WORKFLOW_REF", ""),
             repository_id=_number(environ, "GITHUB_REPOSITORY_ID"),
             image_registry=registry,
             base_image=environ.get("BASE_IMAGE", ""),

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import CheckFailed, GitHubError, InputError
+from pipeline.trust import GITHUB_ISSUER
 
 if TYPE_CHECKING:
     from pipeline.github import GitHub
 
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1"
@@ -209,6 +206,11 @@ def reason(error: BaseException | str) -> str:
             f"its transparency-log entry is {known.group(1)}; only dsse/0.0.1 (and hashedrekord) "
             "entries can be verified"
         )
+    if "not valid at validation time" in text:
+        return (
+            "its certificate was not valid when the transparency log recorded the signature "
+            "(expired, or not yet valid, at that time)"
+        )
     if type(error).__name__ == "CertValidationError" or "certificate chain" in text:
         return (
             "its certificate does not chain to a trusted Fulcio root: it was signed by another Sigstore "
@@ -308,38 +310,6 @@ def check_statement(payload_type: str, payload: bytes, digest: str) -> dict[str,
     if digest not in digests:
         raise CheckFailed(f"refused: no subject has the digest sha256:{digest}")
     return statement
-
-
-def verifier(*, offline: bool) -> Any:  # noqa: ANN401 - sigstore Verifier
-    """The production trust root; offline, the copy inside the sigstore wheel.
-
-    Offline, sigstore reads its TUF cache from the user's cache directory. A
-    fresh private directory makes it seed the cache from the wheel's embedded
-    root instead, so a stale or planted file there is never used.
-    """
-    from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
-    from sigstore.verify import Verifier  # noqa: PLC0415
-
-    if not offline:
-        try:
-            return Verifier.production()
-        except SigstoreError as error:
-            raise CheckFailed(
-                f"cannot load Sigstore's trust root ({type(error).__name__}); "
-                "use --offline for the root inside the sigstore package"
-            ) from None
-    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
-    with tempfile.TemporaryDirectory(prefix="pipeline-sigstore-") as private:
-        os.environ["XDG_CACHE_HOME"] = str(Path(private, "cache"))
-        os.environ["XDG_DATA_HOME"] = str(Path(private, "data"))
-        try:
-            return Verifier.production(offline=True)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 def verify_attestation(

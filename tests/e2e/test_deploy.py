@@ -276,9 +276,13 @@ def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
     assert sh("docker", "ps", "--all", "--quiet", "--filter", f"name=^/{name}$").strip() == ""
 
 
-def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys):
-    """Every stage of `hatch run pipeline` but lint and the matrix, which the stand-in answers."""
-    from pipeline.local import NOT_VERIFIED, run_local  # noqa: PLC0415
+def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys, local_authority):
+    """Every stage of `hatch run pipeline` but lint and the matrix, which the stand-in answers.
+
+    The image is attested through the local Sigstore authority and the
+    deployment verifies the bundle it finds next to the image in the registry.
+    """
+    from pipeline.local import run_local  # noqa: PLC0415
 
     reports = stand_in_hatch / "reports"
     (reports / "old").mkdir(parents=True)
@@ -286,19 +290,24 @@ def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeyp
     monkeypatch.chdir(ROOT)  # the image is built from the working tree
     assert run_local(container=True, reports=reports) == 0
     out = capsys.readouterr().out
-    for stage in ("lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"):
+    stages = ("lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "attest", "deploy")
+    for stage in stages:
         assert f"| {stage} | ok |" in out
     assert f"| base {BASE} |" in out  # the image stage's note
-    assert "| 2 3 -> 5" in out  # the deploy stage's note
+    assert f"| 2 3 -> 5, 2 abc -> exit 2; verified against the local test authority at {local_authority.url}" in out
     cd_report = (reports / "cd-report.md").read_text()
     assert "Deployment to `local` succeeded" in cd_report
-    assert NOT_VERIFIED in cd_report
+    assert "- verification: verified" in cd_report
+    assert "NOT VERIFIED" not in cd_report
+    assert "- signer: `https://github.com/local/sample-app/.github/workflows/ci.yml@refs/heads/" in cd_report
+    assert "- issuer: `https://oidc.local-sigstore.invalid`" in cd_report  # the local root, said plainly
+    assert (reports / "provenance.sigstore.json").is_file()
     assert (reports / "old").is_dir()  # folders are left alone; only stale files go
     ci_report = (reports / "ci-report.md").read_text()
     digest = json.loads((reports / "image.json").read_text())["digest"]
     assert f"docker pull {REGISTRY}/local/sample-app@{digest}" in ci_report
     assert "**SBOM**:" in ci_report
-    assert "_attestation: missing (no attestation offline: Sigstore signing needs GitHub's OIDC token)_" in ci_report
+    assert "**Attestation**: `sha256:" in ci_report
     assert "Trivy runs on GitHub Actions only" in ci_report
 
 

@@ -74,20 +74,34 @@ def test_without_an_engine_it_says_what_is_missing(workspace, capsys):
     assert not (workspace / "hatch.log").read_text().count("run lint")
 
 
-def test_without_an_engine_it_brings_the_platform_up_with_its_script(workspace, capsys, monkeypatch):
+def test_without_an_engine_it_brings_the_platform_up_with_its_script(workspace, capsys, monkeypatch, local_authority):
     if os.geteuid() != 0:
         pytest.skip("bringing the platform up needs root (the script installs and starts dockerd)")
     bin_dir = workspace / "bin"
     (bin_dir / "docker").write_text('#!/bin/sh\n[ -f "$PLATFORM_UP" ] || exit 1\necho 28.2\n')
     (bin_dir / "docker").chmod(0o755)
     script = workspace / "platform.sh"
-    script.write_text(': > "$PLATFORM_UP"\necho LOCAL_REGISTRY=127.0.0.1:5999\necho "BAD KEY=x"\n')
+    script.write_text(
+        ': > "$PLATFORM_UP"\necho LOCAL_REGISTRY=127.0.0.1:5999\n'
+        f"echo LOCAL_SIGSTORE={local_authority.url}\necho 'BAD KEY=x'\n"
+    )
     monkeypatch.setenv("PLATFORM_UP", str(workspace / "up"))
     # setenv (not delenv) records the variable, so the value the script sets is undone.
     monkeypatch.setenv("LOCAL_REGISTRY", "before")
+    monkeypatch.setenv("LOCAL_SIGSTORE", "http://127.0.0.1:9")  # nothing answers there before
     assert preflight(container=True, platform_script=script) == ""
     assert os.environ["LOCAL_REGISTRY"] == "127.0.0.1:5999"
+    assert os.environ["LOCAL_SIGSTORE"] == local_authority.url
     assert f"bash {script} up" in capsys.readouterr().out
+
+
+def test_an_engine_without_the_sigstore_authority_is_named(workspace, monkeypatch):
+    bin_dir = workspace / "bin"
+    (bin_dir / "docker").write_text("#!/bin/sh\necho 28.2\n")
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("LOCAL_SIGSTORE", "http://127.0.0.1:9")
+    problem = preflight(container=True, platform_script=None)
+    assert problem.startswith("no local Sigstore authority answers on http://127.0.0.1:9; bring the container platform")
 
 
 def test_a_platform_script_that_fails_stops_before_any_stage(workspace, capsys):
@@ -113,7 +127,17 @@ def test_missing_interpreters_and_platform_are_one_message(workspace, monkeypatc
 def test_stages_and_table(workspace):
     pipeline = LocalPipeline(workspace / "reports", container=True)
     names = [s.name for s in pipeline.stages()]
-    assert names == ["lint", "tests (matrix, gate)", "combined coverage", "wheel", "image", "push", "SBOM", "deploy"]
+    assert names == [
+        "lint",
+        "tests (matrix, gate)",
+        "combined coverage",
+        "wheel",
+        "image",
+        "push",
+        "SBOM",
+        "attest",
+        "deploy",
+    ]
     assert pipeline.ref.name == f"{os.environ.get('LOCAL_REGISTRY') or '127.0.0.1:5000'}/local/sample-app"
     assert summary_table(pipeline.stages()[:1]).splitlines()[-1] == "| total | | 0.0 | |"
 

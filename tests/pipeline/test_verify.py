@@ -9,6 +9,7 @@ import pytest
 from pipeline import grammar, verify
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
+from pipeline.trust import Trust
 from pipeline.verify import Expectations
 
 VECTORS = Path(__file__).resolve().parent / "data" / "sigstore"
@@ -239,7 +240,7 @@ def test_message_signature_for_another_repository_is_refused(capsys):
 def test_offline_trust_root_leaves_the_users_cache_setting_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "mine"))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    verify.verifier(offline=True)
+    Trust(offline=True).verifier()
     assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "mine")
     assert "XDG_DATA_HOME" not in os.environ
     assert not (tmp_path / "mine").exists()  # nothing was read from or written to it

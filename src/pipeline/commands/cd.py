@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import actions, grammar
+from pipeline import actions, grammar, trust
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError
 
@@ -15,10 +15,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pipeline.settings import Settings
+    from pipeline.trust import Trust
     from pipeline.verify import Expectations, Verified
 
 
-def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
+def _trust(args: argparse.Namespace, settings: Settings) -> Trust:
+    """The Sigstore instance configuration names (never one a bundle claims)."""
+    return trust.select(settings, offline=args.offline or settings.job.sigstore_offline)
+
+
+def _expectations(args: argparse.Namespace, settings: Settings, issuer: str) -> Expectations:
+    """The signer the flags (or the run's variables) name; the issuer is the trust's unless given."""
     from pipeline.verify import Expectations  # noqa: PLC0415
 
     return Expectations(
@@ -28,27 +35,27 @@ def _expectations(args: argparse.Namespace, settings: Settings) -> Expectations:
         signer_workflow=args.signer_workflow,
         run_id=args.run_id,
         run_attempt=args.run_attempt,
-        issuer=args.issuer,
+        issuer=issuer if args.issuer is None else args.issuer,
         server_url=settings.server_url,
         build_config=args.build_config,
     )
 
 
 def _verifier_for(args: argparse.Namespace, settings: Settings) -> Callable[[str], Verified]:
-    offline = args.offline or settings.job.sigstore_offline
-    expected = _expectations(args, settings)
+    chosen = _trust(args, settings)
+    expected = _expectations(args, settings, chosen.issuer)
     image = getattr(args, "from_registry", "")
-    return _verifier(settings, expected, bundle_files=args.bundle or [], offline=offline, image=image)
+    return _verifier(settings, expected, chosen, bundle_files=args.bundle or [], image=image)
 
 
 def _verifier(
-    settings: Settings, expected: Expectations, *, bundle_files: list[str], offline: bool, image: str = ""
+    settings: Settings, expected: Expectations, chosen: Trust, *, bundle_files: list[str], image: str = ""
 ) -> Callable[[str], Verified]:
     """A check of one digest: bundles from files, from the image's registry, or else from GitHub's API."""
     from pipeline import verify  # noqa: PLC0415
 
     expected.validate()  # before any network use
-    trust = verify.verifier(offline=offline)
+    verifier = chosen.verifier()
 
     def check(image_digest: str) -> verify.Verified:
         digest = grammar.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
@@ -60,7 +67,7 @@ def _verifier(
             bundles = referrers.find(registry.parse_reference(f"{image}@sha256:{digest}"))
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
-        return verify.verify_any(bundles, expected, digest, trust)
+        return verify.verify_any(bundles, expected, digest, verifier)
 
     return check
 
@@ -73,12 +80,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.artifact:
         if len(args.bundle or []) != 1:
             raise InputError("--artifact needs exactly one --bundle")
-        expected = _expectations(args, settings)
+        chosen = _trust(args, settings)
+        expected = _expectations(args, settings, chosen.issuer)
         expected.validate()
         bundle = verify.parse_bundle(common.read(args.bundle[0]), args.bundle[0])
-        result = verify.verify_artifact(
-            bundle, expected, common.read(args.artifact), verify.verifier(offline=args.offline)
-        )
+        result = verify.verify_artifact(bundle, expected, common.read(args.artifact), chosen.verifier())
     else:
         if not args.digest:
             raise InputError("give --digest sha256:... (or --artifact with --bundle)")
@@ -193,6 +199,7 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
     from pipeline.image import image_name  # noqa: PLC0415
     from pipeline.verify import Expectations  # noqa: PLC0415
 
+    chosen = trust.select(settings, offline=job.sigstore_offline)
     image = f"{image_name(settings.image_registry, '/'.join(settings.require_repository()))}:{grammar.commit_tag(sha)}"
     expected = Expectations(
         repository=settings.repository,
@@ -200,10 +207,10 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         repository_id=job.repository_id,
         run_id=job.run_id,
         run_attempt=job.run_attempt,
+        issuer=chosen.issuer,
         server_url=settings.server_url,
     )
-    offline = job.sigstore_offline
-    check = _verifier(settings, expected, bundle_files=[], offline=offline) if settings.attest_images else None
+    check = _verifier(settings, expected, chosen, bundle_files=[]) if settings.attest_images else None
     return _deploy_and_report(
         settings,
         image=image,

@@ -129,6 +129,54 @@ def cmd_image_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attest(args: argparse.Namespace) -> int:
+    """Sign provenance (or an SBOM) of an image digest or of files as this run; store the bundle.
+
+    What ``actions/attest`` does, for where it cannot run: the local pipeline
+    and, under act, its stand-in. The Sigstore instance is the configured one
+    (``LOCAL_SIGSTORE``), never chosen here.
+    """
+    from pipeline import attest, signing, trust  # noqa: PLC0415
+
+    settings = common.settings()
+    if bool(args.subject_path) == bool(args.subject_name or args.subject_digest):
+        raise InputError("give --subject-name with --subject-digest, or --subject-path, not both")
+    if args.subject_path:
+        if args.push_to_registry:
+            raise InputError("--push-to-registry attaches to an image: give --subject-name and --subject-digest")
+        subjects = attest.file_subjects(args.subject_path)
+    else:
+        subjects = attest.image_subject(args.subject_name, args.subject_digest)
+    chosen = trust.select(settings)
+    run = signing.Workflow.from_settings(settings, args.workflow)
+    sbom = common.read(args.sbom_path) if args.sbom_path else None
+    kind = "sbom" if sbom is not None else "provenance"
+    made = attest.attest(
+        subjects,
+        trust=chosen,
+        run=run,
+        output=Path(args.output or f"reports/{kind}.sigstore.json"),
+        sbom=sbom,
+        github=common.github(settings) if settings.token else None,
+        referrer_of=args.subject_name if args.push_to_registry else "",
+    )
+    actions.set_outputs(
+        settings.output,
+        {
+            "bundle-path": str(made.bundle),
+            "attestation-id": made.attestation_id,
+            "attestation-url": made.attestation_url,
+        },
+    )
+    where = ", ".join(
+        w for w in (str(made.bundle), made.attestation_url, made.referrer and f"referrer {made.referrer}") if w
+    )
+    named = ", ".join(f"{name}@sha256:{digest[:12]}" for name, digest in subjects[:5])
+    more = f" and {len(subjects) - 5} more" if len(subjects) > 5 else ""
+    print(f"attested {kind} of {named}{more} on {chosen.describe()}: {where}")
+    return 0
+
+
 def cmd_sbom(args: argparse.Namespace) -> int:
     """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
     from pipeline import build  # noqa: PLC0415

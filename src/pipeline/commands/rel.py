@@ -13,7 +13,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from pipeline import actions, distribution, grammar, release
+from pipeline import actions, distribution, grammar, release, trust
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError
 
@@ -197,20 +197,22 @@ def cmd_verify_release(args: argparse.Namespace) -> int:
         raise InputError(f"{folder} holds no release files")
     if not bundle_files:
         raise CheckFailed(f"{folder} holds no attestation bundles (*.sigstore.json or *.jsonl)")
+    chosen = trust.select(settings, offline=args.offline or settings.job.sigstore_offline)
     expected = verify.Expectations(
         repository=args.repository or settings.repository,
         ref=args.ref or f"refs/tags/{target.tag}",
         signer_workflow=args.signer_workflow,
+        issuer=chosen.issuer,
         server_url=settings.server_url,
     )
     expected.validate()
-    trust = verify.verifier(offline=args.offline or settings.job.sigstore_offline)
+    verifier = chosen.verifier()
     bundles = [b for p in bundle_files for b in verify.read_bundles(p.read_bytes(), p.name)]
     refused, used = [], set()
     for path in subjects:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         try:
-            verify.verify_any(bundles, expected, digest, trust)
+            verify.verify_any(bundles, expected, digest, verifier)
         except CheckFailed:
             refused.append(f"{path.name} (sha256:{digest[:12]}…): no bundle signed by {expected.signer_uri} names it")
             continue

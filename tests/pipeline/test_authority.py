@@ -1,0 +1,377 @@
+"""The local Sigstore authority, and the trust boundary between it and GitHub's.
+
+Every bundle here is made by sigstore-python's own signer against the local
+authority over HTTP, and checked by sigstore's own verifier through this
+repository's verify functions: only the trust root differs from CD's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from pipeline import signing, verify
+from pipeline.authority import LocalAuthority, fulcio, merkle
+from pipeline.errors import CheckFailed, InputError
+from pipeline.settings import Settings
+from pipeline.trust import GITHUB_ISSUER, LOCAL_ISSUER, Trust, select
+from pipeline.verify import Expectations
+
+VECTORS = Path(__file__).resolve().parent / "data" / "sigstore"
+RUN = signing.Workflow(repository="octo/app", ref="refs/heads/main", sha="a" * 40, run_id="7000", repository_id="42")
+DIGEST = hashlib.sha256(b"the image manifest").hexdigest()
+IMAGE = "127.0.0.1:5000/octo/app"
+
+
+def expected(**overrides: str) -> Expectations:
+    values = {
+        "repository": "octo/app",
+        "ref": "refs/heads/main",
+        "repository_id": "42",
+        "run_id": "7000",
+        "issuer": LOCAL_ISSUER,
+    }
+    return Expectations(**{**values, **overrides})
+
+
+def sign(server, run=RUN, digest=DIGEST) -> bytes:
+    return signing.sign(signing.provenance([(IMAGE, digest)], run), Trust(local_url=server.url), run)
+
+
+def check(bundle: bytes, server, digest=DIGEST, **overrides: str) -> verify.Verified:
+    return verify.verify_any(
+        [("bundle", bundle)], expected(**overrides), digest, Trust(local_url=server.url).verifier()
+    )
+
+
+def refusal(bundle: bytes, server, **overrides: str) -> str:
+    with pytest.raises(CheckFailed) as caught:
+        check(bundle, server, **overrides)
+    message = str(caught.value)
+    assert "\n" not in message, message  # one clear line
+    assert len(message) < 600, message
+    return message
+
+
+def edited(bundle: bytes, change) -> bytes:
+    document = json.loads(bundle)
+    change(document)
+    return json.dumps(document).encode()
+
+
+@pytest.fixture(scope="module")
+def module_authority(tmp_path_factory):
+    """One authority and one signed bundle for the read-only checks (signing costs ~50 ms)."""
+    from pipeline.authority.server import AuthorityServer  # noqa: PLC0415
+
+    server = AuthorityServer(tmp_path_factory.mktemp("authority")).start()
+    yield server, sign(server)
+    server.shutdown()
+    server.server_close()
+
+
+# -- what verifies ------------------------------------------------------------
+def test_an_image_signed_locally_verifies_against_the_local_root_with_its_identity(module_authority):
+    server, bundle = module_authority
+    result = check(bundle, server)
+    assert result.issuer == LOCAL_ISSUER
+    assert result.signer_workflow == "https://github.com/octo/app/.github/workflows/ci.yml@refs/heads/main"
+    assert result.run_uri == "https://github.com/octo/app/actions/runs/7000/attempts/1"
+    assert result.commit == "a" * 40
+    assert result.subject == f"sha256:{DIGEST}"
+
+
+def test_the_statement_has_the_shape_actions_attest_gives_it(module_authority):
+    _, bundle = module_authority
+    payload = json.loads(base64.b64decode(json.loads(bundle)["dsseEnvelope"]["payload"]))
+    assert payload["subject"] == [{"name": IMAGE, "digest": {"sha256": DIGEST}}]
+    definition = payload["predicate"]["buildDefinition"]
+    assert definition["buildType"] == signing.BUILD_TYPE
+    assert definition["resolvedDependencies"][0]["digest"] == {"gitCommit": "a" * 40}
+    assert payload["predicate"]["runDetails"]["metadata"]["invocationId"].endswith("/runs/7000/attempts/1")
+
+
+def test_a_bundle_signed_before_a_restart_verifies_after_it(local_authority):
+    bundle = sign(local_authority)
+    again = LocalAuthority(local_authority.authority.state, local_authority.url)
+    assert again.trusted_root() == local_authority.authority.trusted_root()
+    assert check(bundle, local_authority).subject == f"sha256:{DIGEST}"
+
+
+def test_every_entry_of_a_growing_log_verifies(local_authority):
+    """Log sizes 1 to 5: inclusion proofs of left and right leaves, odd and even trees."""
+    bundles = [sign(local_authority, digest=hashlib.sha256(bytes([n])).hexdigest()) for n in range(5)]
+    for n, bundle in enumerate(bundles):
+        assert check(bundle, local_authority, digest=hashlib.sha256(bytes([n])).hexdigest())
+    assert local_authority.authority.log.info()["treeSize"] == 5
+
+
+# -- the trust boundary: the two roots are never merged ----------------------
+def test_the_production_root_refuses_a_locally_signed_bundle(module_authority):
+    _, bundle = module_authority
+    production = Trust(offline=True).verifier()
+    with pytest.raises(CheckFailed, match="does not chain to a trusted Fulcio root"):
+        verify.verify_any([("local", bundle)], expected(issuer=GITHUB_ISSUER), DIGEST, production)
+
+
+def test_the_local_root_refuses_a_real_github_bundle(module_authority):
+    server, _ = module_authority
+    real = (VECTORS / "attestation-direct-workflow.sigstore.json").read_bytes()
+    beacon = Expectations(
+        repository="sigstore-conformance/extremely-dangerous-public-oidc-beacon",
+        ref="refs/heads/main",
+        signer_workflow=".github/workflows/extremely-dangerous-oidc-beacon.yml",
+        issuer=LOCAL_ISSUER,
+    )
+    digest = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+    with pytest.raises(CheckFailed, match="does not chain to a trusted Fulcio root"):
+        verify.verify_any([("github", real)], beacon, digest, Trust(local_url=server.url).verifier())
+
+
+def test_the_local_issuer_is_pinned_a_local_bundle_checked_for_githubs_issuer_is_refused(module_authority):
+    server, bundle = module_authority
+    assert "OIDCIssuer" in refusal(bundle, server, issuer=GITHUB_ISSUER)
+
+
+def test_configuration_alone_picks_the_root(monkeypatch):
+    assert select(Settings.from_env({})) == Trust()
+    local = select(Settings.from_env({"LOCAL_SIGSTORE": "http://127.0.0.1:5010/"}))
+    assert local.local_url == "http://127.0.0.1:5010"
+    assert local.issuer == LOCAL_ISSUER
+    with pytest.raises(InputError, match="cannot be combined"):
+        select(Settings.from_env({"LOCAL_SIGSTORE": "http://127.0.0.1:5010"}), offline=True)
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:5010", "http://example.com:80", "http://127.0.0.1", "ftp://x"])
+def test_the_local_authority_must_be_on_loopback(url):
+    with pytest.raises(InputError, match="LOCAL_SIGSTORE must be"):
+        Settings.from_env({"LOCAL_SIGSTORE": url})
+
+
+def test_the_local_authority_is_never_used_on_a_github_runner():
+    env = {"LOCAL_SIGSTORE": "http://127.0.0.1:5010", "GITHUB_ACTIONS": "true"}
+    with pytest.raises(InputError, match="never used there"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "ACT": "true"}).local_sigstore  # act's runner is this machine
+
+
+# -- the local Fulcio checks its tokens ----------------------------------------
+def _csr() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(key, hashes.SHA256())
+    return base64.b64encode(csr.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+def _token(key, **changes) -> str:
+    now = int(time.time())
+    body = {**RUN.claims(), "iss": LOCAL_ISSUER, "aud": "sigstore", "sub": "repo:octo/app", "iat": now, "exp": now + 60}
+    body.update(changes)
+    return jwt.encode(body, key, algorithm="ES256")
+
+
+def test_a_token_with_a_good_signature_that_claims_githubs_issuer_is_refused(tmp_path):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    with pytest.raises(CheckFailed, match="issuer"):
+        authority.signing_certificate(
+            {"certificateSigningRequest": _csr()}, f"Bearer {_token(authority.oidc_key, iss=GITHUB_ISSUER)}"
+        )
+    # The same token with the local issuer is accepted: the issuer was the only fault.
+    good = authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {_token(authority.oidc_key)}")
+    assert len(good["signedCertificateEmbeddedSct"]["chain"]["certificates"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("why", "token"),
+    [
+        ("another key", lambda _a: _token(ec.generate_private_key(ec.SECP256R1()))),
+        ("expired", lambda a: _token(a.oidc_key, iat=int(time.time()) - 900, exp=int(time.time()) - 300)),
+        ("another audience", lambda a: _token(a.oidc_key, aud="someone-else")),
+        ("not a JWT", lambda _a: "not-a-token"),
+    ],
+)
+def test_the_local_fulcio_refuses_tokens_it_cannot_trust(tmp_path, why, token):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    with pytest.raises(CheckFailed, match="identity token"):
+        authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {token(authority)}")
+
+
+def test_the_token_service_refuses_missing_malformed_or_issuer_claims(tmp_path):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    with pytest.raises(InputError, match="lacks the claim"):
+        authority.token({"repository": "octo/app"})
+    with pytest.raises(InputError, match="malformed claim.*sha"):
+        authority.token({**RUN.claims(), "sha": "main"})
+    with pytest.raises(InputError, match="issuer sets"):
+        authority.token({**RUN.claims(), "iss": GITHUB_ISSUER})
+
+
+def _post(url: str, body: bytes) -> tuple[int, dict]:
+    reply = requests.post(url, data=body, timeout=10)
+    return reply.status_code, reply.json()
+
+
+def test_the_http_endpoints_answer_bad_requests_with_a_reason(local_authority):
+    url = local_authority.url
+    status, body = _post(f"{url}/api/v2/signingCert", json.dumps({"certificateSigningRequest": _csr()}).encode())
+    assert (status, body["message"]) == (401, "no identity token (Authorization: Bearer ...)")
+    assert _post(f"{url}/api/v1/log/entries", b"{not json")[0] == 400
+    assert _post(f"{url}/api/v1/log/entries", json.dumps({"kind": "rekord", "spec": {}}).encode())[1][
+        "message"
+    ].startswith("entries of kind 'rekord' are not accepted")
+    assert _post(f"{url}/nowhere", b"{}")[0] == 404
+    root = requests.get(f"{url}/trusted_root.json", timeout=10).json()
+    assert root["mediaType"].startswith("application/vnd.dev.sigstore.trustedroot+json")
+    assert (local_authority.authority.state / "trust_config.json").is_file()
+
+
+def test_the_log_refuses_an_entry_whose_signature_does_not_verify(module_authority):
+    server, bundle = module_authority
+    document = json.loads(bundle)
+    certificate = document["verificationMaterial"]["certificate"]["rawBytes"]
+    pem = x509.load_der_x509_certificate(base64.b64decode(certificate)).public_bytes(serialization.Encoding.PEM)
+    envelope = {**document["dsseEnvelope"], "payload": base64.b64encode(b'{"forged": true}').decode()}
+    proposed = {
+        "kind": "dsse",
+        "apiVersion": "0.0.1",
+        "spec": {"proposedContent": {"envelope": json.dumps(envelope), "verifiers": [base64.b64encode(pem).decode()]}},
+    }
+    size = server.authority.log.info()["treeSize"]
+    with pytest.raises(CheckFailed, match="does not verify with its certificate"):
+        server.authority.log_entry(proposed)
+    assert server.authority.log.info()["treeSize"] == size  # nothing was appended
+
+
+# -- each refusal a verifier must make, on a bundle this authority signed -----
+def test_a_tampered_image_is_refused(module_authority):
+    server, bundle = module_authority
+    assert "no subject has the digest" in refusal_for_digest(bundle, server, "b" * 64)
+
+
+def refusal_for_digest(bundle, server, digest):
+    with pytest.raises(CheckFailed) as caught:
+        check(bundle, server, digest=digest)
+    return str(caught.value)
+
+
+def test_another_repository_is_refused(module_authority):
+    server, bundle = module_authority
+    assert "SANs do not match" in refusal(bundle, server, repository="octo/other")
+
+
+def test_another_run_is_refused(module_authority):
+    server, bundle = module_authority
+    assert "run invocation URI does not match" in refusal(bundle, server, run_id="7001")
+
+
+def test_an_expired_certificate_is_refused(local_authority):
+    """The log's clock an hour ahead: the 10-minute leaf expired before the entry was integrated."""
+    authority = local_authority.authority
+    real_log_entry = authority.log_entry
+    authority.log_entry = lambda proposed: authority.log.append(proposed, int(time.time()) + 3600)
+    try:
+        bundle = sign(local_authority)
+    finally:
+        authority.log_entry = real_log_entry
+    assert "certificate was not valid when the transparency log recorded the signature" in refusal(
+        bundle, local_authority
+    )
+
+
+def test_a_certificate_without_an_sct_is_refused(module_authority):
+    server, bundle = module_authority
+    authority = server.authority
+    document = json.loads(bundle)
+    leaf = x509.load_der_x509_certificate(base64.b64decode(document["verificationMaterial"]["certificate"]["rawBytes"]))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.subject)
+        .issuer_name(leaf.issuer)
+        .public_key(leaf.public_key())
+        .serial_number(leaf.serial_number)
+        .not_valid_before(leaf.not_valid_before_utc)
+        .not_valid_after(leaf.not_valid_after_utc)
+    )
+    for extension in leaf.extensions:
+        if extension.oid != fulcio.SCT_LIST_OID:
+            builder = builder.add_extension(extension.value, extension.critical)
+    bare = builder.sign(authority.ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    no_sct = edited(
+        bundle, lambda d: d["verificationMaterial"]["certificate"].update(rawBytes=base64.b64encode(bare).decode())
+    )
+    assert "SCT" in refusal(no_sct, server)
+
+
+def test_a_bundle_without_its_inclusion_promise_is_refused(module_authority):
+    server, bundle = module_authority
+    no_set = edited(bundle, lambda d: d["verificationMaterial"]["tlogEntries"][0].pop("inclusionPromise"))
+    assert "must contain an inclusion promise" in refusal(no_set, server)
+
+
+def test_a_bad_checkpoint_is_refused(module_authority):
+    server, bundle = module_authority
+
+    def forge(document):
+        proof = document["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+        note, _, signature = proof["checkpoint"]["envelope"].rpartition(" ")
+        raw = bytearray(base64.b64decode(signature))
+        raw[-1] ^= 1
+        proof["checkpoint"]["envelope"] = f"{note} {base64.b64encode(bytes(raw)).decode()}\n"
+
+    assert "checkpoint" in refusal(edited(bundle, forge), server)
+
+
+def test_an_entry_that_is_not_in_the_log_is_refused(local_authority):
+    """Two entries, so the proof has a sibling to forge; the proof then leads to another root."""
+    sign(local_authority, digest="c" * 64)
+    bundle = sign(local_authority)
+
+    def forge(document):
+        proof = document["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+        proof["hashes"][0] = base64.b64encode(hashlib.sha256(b"another entry").digest()).decode()
+
+    assert "inclusion proof" in refusal(edited(bundle, forge), local_authority)
+
+
+# -- RFC 6962 arithmetic, checked against RFC 9162's verification algorithm ----
+def _verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162, 2.1.3.2, written out independently of the module under test."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def test_inclusion_proofs_verify_for_every_leaf_of_every_tree_up_to_33():
+    for size in range(1, 34):
+        leaves = [merkle.leaf_hash(bytes([n])) for n in range(size)]
+        root = merkle.root(leaves)
+        for index in range(size):
+            proof = merkle.inclusion_proof(index, leaves)
+            assert _verify_inclusion(index, size, leaves[index], proof, root), (index, size)
+            assert not _verify_inclusion(index, size, merkle.leaf_hash(b"other"), proof, root)
+
+
+def test_an_inclusion_proof_outside_the_tree_is_an_error():
+    with pytest.raises(ValueError, match="outside a tree of 2 leaves"):
+        merkle.inclusion_proof(2, [merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")])
