@@ -96,6 +96,8 @@ class World:
         self.api = ""
         self.api_process: subprocess.Popen[bytes] | None = None
         self.registry_process: subprocess.Popen[bytes] | None = None
+        self.authority = ""
+        self.authority_process: subprocess.Popen[bytes] | None = None
         self.pythons = pythons()
 
     # -- the scratch repository -------------------------------------------------
@@ -212,10 +214,36 @@ class World:
         raise RefusedError("the fake GitHub API did not start (see api.log)")
 
     def stop_api(self) -> None:
-        for process in (self.api_process, self.registry_process):
+        for process in (self.api_process, self.registry_process, self.authority_process):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=10)
+
+    # -- Sigstore -----------------------------------------------------------------
+    def start_authority(self) -> None:
+        """The local Sigstore authority of this run (fresh keys, empty log), for the attest stand-in and CD."""
+        url_file = self.work / "authority.url"
+        log = (self.work / "authority.log").open("wb")
+        self.authority_process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipeline.authority",
+                "--state",
+                str(self.work / "authority"),
+                "--url-file",
+                str(url_file),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        for _ in range(200):
+            if url_file.exists() and url_file.read_text(encoding="utf-8"):
+                self.authority = url_file.read_text(encoding="utf-8")
+                return
+            time.sleep(0.05)
+        raise RefusedError("the local Sigstore authority did not start (see authority.log)")
 
     # -- the registry (GHCR) ----------------------------------------------------
     def start_registry(self) -> None:
@@ -305,9 +333,20 @@ class World:
         artifacts.mkdir(parents=True, exist_ok=True)
         workflow = self.repo / ".github" / "workflows" / scenario.workflow
         mounts = [f"-v {artifacts}:/act-artifacts", f"-v {self.cache}:/root/.cache"]
+        # The attest stand-in signs with the helpers of the commit under test on
+        # this runner's Python, which has sigstore (both mounted read-only).
+        signer = {Path(sys.prefix), Path(sys.base_prefix)}
+        mounts += [f"-v {p}:{p}:ro" for p in sorted(signer) if str(p) not in self.pythons.values()]
+        mounts.append(f"-v {self.repo}:/act-helpers:ro")
         env = {
             "GITHUB_API_URL": self.api,
             "GITHUB_RUN_ID": str(self.run_id(scenario.name)),
+            "GITHUB_REPOSITORY_ID": str(REPOSITORY_ID),
+            # Sigstore: the run's own local authority, and what the stand-in signs with.
+            "LOCAL_SIGSTORE": self.authority,
+            "ACT_SIGNER_PYTHON": sys.executable,
+            "ACT_HELPERS": "/act-helpers",
+            "ACT_WORKFLOW_PATH": f".github/workflows/{scenario.workflow}",
             "IMAGE_REGISTRY": self.registry,
             "BASE_IMAGE": self.base_image,
             "IMAGE_BUILD_NETWORK": "host",
@@ -519,8 +558,19 @@ def check_push(world: World, run: Run) -> list[str]:
     problems = []
     if f"sha-{world.shas['main']}" not in world.tags():
         problems.append("the image sha-<main> was not pushed")
-    if writes(world):
-        problems.append(f"a push to main wrote to the API: {writes(world)}")
+    posted = [w for w in writes(world) if not w[1].endswith("/attestations")]
+    if posted:
+        problems.append(f"a push to main wrote to the API: {posted}")
+    return problems + check_attested(world, f"sha-{world.shas['main']}")
+
+
+def check_attested(world: World, tag: str) -> list[str]:
+    """Provenance and SBOM bundles for the image, stored with the API and next to the image."""
+    digest = world.digest(tag).removeprefix("sha256:")
+    stored = world.state().get("attestations", {}).get(digest, 0)
+    problems = [] if stored == 2 else [f"{stored} attestations stored for {tag}, want 2 (provenance, SBOM)"]
+    if f"sha256-{digest}" not in world.tags():
+        problems.append(f"no referrers of {tag} in the registry (push-to-registry)")
     return problems
 
 
@@ -529,7 +579,8 @@ def check_pr(world: World, run: Run) -> list[str]:
     problems = [] if len(found) == 1 else [f"PR #7 has {len(found)} CI comments, want 1"]
     if "pr-7" not in world.tags():
         problems.append("the image pr-7 was not pushed")
-    return problems
+        return problems
+    return problems + check_attested(world, "pr-7")
 
 
 def check_pr_again(world: World, run: Run) -> list[str]:
@@ -576,7 +627,7 @@ def check_cd_skips_dependabot(world: World, run: Run) -> list[str]:
 
 
 def check_release(world: World, run: Run) -> list[str]:
-    problems = []
+    problems = check_release_verifies(world, run)
     digests = {tag: world.digest(tag) for tag in (f"sha-{world.shas['main']}", world.version, "latest")}
     if len(set(digests.values())) != 1 or not all(digests.values()):
         problems.append(f"the promoted tags do not all name CI's digest: {digests}")
@@ -589,6 +640,24 @@ def check_release(world: World, run: Run) -> list[str]:
     return problems
 
 
+def check_release_verifies(world: World, run: Run) -> list[str]:
+    """The files and the bundle the release attached verify as release.yml at the tag (verify-release)."""
+    bundles = sorted(run.artifacts.rglob("*.sigstore.json"))
+    files = [p for p in run.artifacts.glob("dist/dist/*") if p.name != "SHA256SUMS"]
+    if not bundles or not files:
+        return [f"no release bundle or files among the artifacts ({len(bundles)} bundles, {len(files)} files)"]
+    folder = world.work / "release-assets"
+    folder.mkdir(exist_ok=True)
+    for path in [*files, *bundles]:
+        shutil.copy2(path, folder / path.name)
+    argv = [sys.executable, "-m", "pipeline", "verify-release", f"v{world.version}", "--dir", str(folder)]
+    env = {**os.environ, "LOCAL_SIGSTORE": world.authority, "GITHUB_REPOSITORY": REPOSITORY}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        return [f"verify-release refused the release: {(done.stderr or done.stdout).strip()[-300:]}"]
+    return []
+
+
 def check_bad_tag(world: World, run: Run) -> list[str]:
     problems = [] if "is not released" in run.log else ["the check does not say why"]
     if world.state().get("releases", {}).get("v9.9.9") or world.digest("9.9.9"):
@@ -596,16 +665,24 @@ def check_bad_tag(world: World, run: Run) -> list[str]:
     return problems
 
 
-def check_cd(number: int | None) -> Callable[[World, Run], list[str]]:
+LOCAL_ISSUER_SHOWN = "- issuer: `https://oidc.local-sigstore.invalid`"
+
+
+def check_cd(number: int | None, *, verified: bool = True) -> Callable[[World, Run], list[str]]:
+    """CD's report: verified against the run's local authority (or, switched off, loudly not)."""
+
     def check(world: World, run: Run) -> list[str]:
-        if number is None:
-            return [] if "not verified" in run.log.lower() else ["the report does not say it was not verified"]
-        found = comments_on(world, number, CD_MARKER)
-        if len(found) != 1:
-            return [f"PR #{number} has {len(found)} CD comments, want 1"]
-        body = found[0]["body"]
-        problems = [] if "NOT VERIFIED" in body else ["the CD comment does not say loudly that it is not verified"]
-        return problems + ([] if "`5`" in body or "5" in body else ["the CD comment lacks the smoke test"])
+        body = run.log
+        if number is not None:
+            found = comments_on(world, number, CD_MARKER)
+            if len(found) != 1:
+                return [f"PR #{number} has {len(found)} CD comments, want 1"]
+            body = found[0]["body"]
+        if not verified:
+            return [] if "NOT VERIFIED" in body else ["the report does not say loudly that it is not verified"]
+        problems = [] if "- verification: verified" in body else ["the report does not say verified"]
+        problems += [] if LOCAL_ISSUER_SHOWN in body else ["the report does not name the local issuer it checked"]
+        return problems + ([] if "| run 2 3 |" in body or "run 2 3" in body else ["the report lacks the smoke test"])
 
     return check
 
@@ -630,8 +707,8 @@ REFUSED = {"check": "failure"}
 
 SCENARIOS = [
     Scenario("push to main", "ci.yml", "push", "main", CI_ALL, push_event, check_push),
-    Scenario("release tag", "release.yml", "push", "main", RELEASED, tag_event(), check_release, UNATTESTED),
-    Scenario("bad release tag", "release.yml", "push", "main", REFUSED, tag_event("9.9.9"), check_bad_tag, UNATTESTED),
+    Scenario("release tag", "release.yml", "push", "main", RELEASED, tag_event(), check_release),
+    Scenario("bad release tag", "release.yml", "push", "main", REFUSED, tag_event("9.9.9"), check_bad_tag),
     Scenario(
         "same-repo PR",
         "ci.yml",
@@ -690,6 +767,15 @@ SCENARIOS = [
         {"guard": "success", "deploy": "success", "comment": "skipped"},
         run_event("push to main", "main"),
         check_cd(None),
+    ),
+    Scenario(
+        "CD after push, attestations switched off",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        {"guard": "success", "deploy": "success", "comment": "skipped"},
+        run_event("push to main", "main"),
+        check_cd(None, verified=False),
         UNATTESTED,
     ),
     Scenario(
@@ -700,7 +786,6 @@ SCENARIOS = [
         CD_DEPLOY,
         run_event("same-repo PR", "feature/report"),
         check_cd(7),
-        UNATTESTED,
     ),
     Scenario(
         "CD after Dependabot PR",
@@ -710,7 +795,6 @@ SCENARIOS = [
         {"guard": "success", "deploy": "skipped", "comment": "skipped"},
         run_event("Dependabot PR", "dependabot/pip/requests-2.99.0"),
         check_cd_skips_dependabot,
-        UNATTESTED,
     ),
     Scenario(
         "CD after failed CI",
@@ -719,7 +803,6 @@ SCENARIOS = [
         "main",
         CD_NONE,
         run_event("push to main", "main", "failure"),
-        variables=UNATTESTED,
     ),
     Scenario(
         "CD after fork PR",
@@ -728,7 +811,6 @@ SCENARIOS = [
         "main",
         CD_NONE,
         run_event("fork PR", "fork-feature"),
-        variables=UNATTESTED,
     ),
 ]
 
@@ -776,6 +858,7 @@ def main(argv: list[str] | None = None) -> int:
         world.make_repository()
         world.start_api()
         world.start_registry()
+        world.start_authority()
     except (RefusedError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
