@@ -196,6 +196,69 @@ def bench_verify(runs: int) -> list[tuple[str, str, str, str]]:
     return [row("one verification after import", f"{seconds * 1000:.1f} ms", "<= 50 ms", seconds <= 0.05)]
 
 
+def bench_sigstore(runs: int) -> list[tuple[str, str, str, str]]:
+    """The local Sigstore authority: start-up (a process, as the platform starts it), sign, verify."""
+    from pipeline import signing, verify  # noqa: PLC0415
+    from pipeline.authority.server import AuthorityServer  # noqa: PLC0415
+    from pipeline.trust import Trust  # noqa: PLC0415
+
+    def start(state: Path) -> float:
+        url_file = state / "url"
+        url_file.unlink(missing_ok=True)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.authority", "--state", str(state), "--url-file", str(url_file)],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            while not (url_file.exists() and url_file.read_text(encoding="utf-8")):
+                time.sleep(0.005)
+            return time.perf_counter() - started
+        finally:
+            process.terminate()
+            process.wait()
+
+    with tempfile.TemporaryDirectory(prefix="bench-authority-") as scratch:
+        cold = median(lambda: start(Path(tempfile.mkdtemp(dir=scratch))), runs)
+        warm_state = Path(scratch, "warm")
+        warm_state.mkdir()
+        start(warm_state)  # keys made once
+        warm = median(lambda: start(warm_state), runs)
+        server = AuthorityServer(Path(scratch, "in-process")).start()
+        try:
+            trust = Trust(local_url=server.url)
+            run = signing.Workflow(repository="octo/app", ref="refs/heads/main", sha="a" * 40, run_id="7")
+            digest = "d" * 64
+            bundles: list[bytes] = []
+
+            def sign() -> float:
+                started = time.perf_counter()
+                bundles.append(signing.sign(signing.provenance([("img", digest)], run), trust, run))
+                return time.perf_counter() - started
+
+            signed = median(sign, max(runs, 5))
+            verifier = trust.verifier()
+            expected = verify.Expectations(
+                repository="octo/app", ref="refs/heads/main", run_id="7", issuer=trust.issuer
+            )
+
+            def check() -> float:
+                started = time.perf_counter()
+                verify.verify_attestation(verify.parse_bundle(bundles[-1], "bench"), expected, digest, verifier)
+                return time.perf_counter() - started
+
+            checked = median(check, max(runs, 10))
+        finally:
+            server.shutdown()
+            server.server_close()
+    return [
+        row("local Sigstore authority start-up, new keys", f"{cold * 1000:.0f} ms", "<= 1500 ms", cold <= 1.5),
+        row("local Sigstore authority start-up, kept keys", f"{warm * 1000:.0f} ms", "<= 1000 ms", warm <= 1.0),
+        row("sign provenance (token, certificate, log entry)", f"{signed * 1000:.0f} ms", "<= 250 ms", signed <= 0.25),
+        row("verify a local bundle", f"{checked * 1000:.1f} ms", "<= 50 ms", checked <= 0.05),
+    ]
+
+
 def _size(image: str) -> int:
     out = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Size}}", image], capture_output=True, text=True, check=True
@@ -299,6 +362,7 @@ ROWS = {
     "gate": bench_gate,
     "render": bench_render,
     "verify": bench_verify,
+    "sigstore": bench_sigstore,
     "image": bench_image,
     "release": bench_release,
     "pipeline": bench_pipeline,

@@ -5,11 +5,19 @@ Operations the release commands and the local release dry run share.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import release
-from pipeline.errors import CheckFailed
+from pipeline.errors import CheckFailed, InputError
+
+if TYPE_CHECKING:
+    from pipeline.trust import Trust
+    from pipeline.verify import Expectations
+
+BUNDLE_SUFFIXES = (".sigstore.json", ".jsonl", ".sigstore")
 
 
 def release_notes(target: release.Release, changelog: str, image: str, repository: str) -> str:
@@ -127,3 +135,38 @@ def sbom(folder: Path, output: Path) -> int:
         with zipfile.ZipFile(wheels[0]) as wheel:
             wheel.extractall(scratch)  # noqa: S202 - our own build's wheel
         return build.sbom(f"dir:{scratch}", output)
+
+
+def verify_assets(folder: Path, tag: str, expected: Expectations, trust: Trust) -> list[tuple[str, str]]:
+    """``(name, sha256)`` of every release file, each covered by a bundle in ``folder``.
+
+    Raises ``CheckFailed`` naming every file no bundle signed by the expected
+    workflow covers (nothing is half-verified).
+    """
+    from pipeline import verify  # noqa: PLC0415
+
+    try:
+        entries = sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError as error:
+        raise InputError(f"cannot read {folder}: {error.strerror}") from None
+    bundle_files = [p for p in entries if p.name.endswith(BUNDLE_SUFFIXES)]
+    subjects = [p for p in entries if p not in bundle_files and p.name != "SHA256SUMS"]
+    if not subjects:
+        raise InputError(f"{folder} holds no release files")
+    if not bundle_files:
+        raise CheckFailed(f"{folder} holds no attestation bundles (*.sigstore.json or *.jsonl)")
+    expected.validate()
+    verifier = trust.verifier()
+    bundles = [b for p in bundle_files for b in verify.read_bundles(p.read_bytes(), p.name)]
+    verified, refused = [], []
+    for path in subjects:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            verify.verify_any(bundles, expected, digest, verifier)
+        except CheckFailed:
+            refused.append(f"{path.name} (sha256:{digest[:12]}…): no bundle signed by {expected.signer_uri} names it")
+            continue
+        verified.append((path.name, digest))
+    if refused:
+        raise CheckFailed(f"{tag}: " + "; ".join(refused))
+    return verified

@@ -334,7 +334,9 @@ def test_promotion_never_moves_a_version_tag_to_other_content(pushed):
     assert registry.resolve(registry.parse_reference(f"{name}:0.3.0")).digest == digest
 
 
-def test_the_release_dry_run_releases_the_local_image_of_this_commit(pushed, tmp_path, capsys, monkeypatch):
+def test_the_release_dry_run_releases_the_local_image_of_this_commit(
+    pushed, tmp_path, capsys, monkeypatch, local_authority
+):
     name, digest = pushed
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     local = f"{REGISTRY}/local/sample-app"
@@ -349,8 +351,23 @@ def test_the_release_dry_run_releases_the_local_image_of_this_commit(pushed, tmp
     assert main(["release", version, "--dry-run", "--reports", str(tmp_path)]) == 0, capsys.readouterr()
     out = capsys.readouterr().out
     assert "2 builds, byte-identical" in out
-    assert "| attest | not run |" in out
-    assert "not possible offline" in out
+    assert "| attest | ok |" in out
+    assert f"3 files signed as local/sample-app/.github/workflows/release.yml@refs/tags/v{version}" in out
+    assert "| verify release | ok | " in out
+    assets = {p.name for p in (tmp_path / "release-assets").iterdir()}
+    assert assets == {
+        f"sample_app-{version}.tar.gz",
+        f"sample_app-{version}-py3-none-any.whl",
+        "SHA256SUMS",
+        "sample-app.cdx.json",
+        "release.sigstore.json",
+    }
+    # What a user runs on the downloaded assets; a file no bundle covers is refused by name.
+    verify_args = ["verify-release", f"v{version}", "--dir", str(tmp_path / "release-assets")]
+    assert main([*verify_args, "--repository", "local/sample-app"]) == 0
+    (tmp_path / "release-assets" / "extra.txt").write_text("not released")
+    assert main([*verify_args, "--repository", "local/sample-app"]) == 1
+    assert "extra.txt (sha256:" in capsys.readouterr().err
     for tag in (version, f"9.{minor}", "latest"):
         assert registry.resolve(registry.parse_reference(f"{local}:{tag}")).digest == digest
     notes = (tmp_path / "release.md").read_text()

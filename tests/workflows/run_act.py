@@ -643,7 +643,9 @@ def check_release(world: World, run: Run) -> list[str]:
 def check_release_verifies(world: World, run: Run) -> list[str]:
     """The files and the bundle the release attached verify as release.yml at the tag (verify-release)."""
     bundles = sorted(run.artifacts.rglob("*.sigstore.json"))
-    files = [p for p in run.artifacts.glob("dist/dist/*") if p.name != "SHA256SUMS"]
+    files = [
+        p for p in [*run.artifacts.glob("dist/dist/*"), *run.artifacts.glob("dist/sbom/*")] if p.name != "SHA256SUMS"
+    ]
     if not bundles or not files:
         return [f"no release bundle or files among the artifacts ({len(bundles)} bundles, {len(files)} files)"]
     folder = world.work / "release-assets"
