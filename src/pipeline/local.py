@@ -310,6 +310,17 @@ def run_local(*, container: bool, reports: Path, platform_script: Path | None = 
             stale.unlink()
     pipeline = LocalPipeline(reports, container=container)
     stages = pipeline.stages()
+    failed = run_stages(stages)
+    pipeline.write_ci_report()
+    if not container:
+        print("containers skipped (--no-container): no image, push, SBOM or deployment")
+    print(summary_table(stages))
+    print(f"reports: {reports / 'ci-report.md'}" + (f", {reports / 'cd-report.md'}" if container else ""))
+    return 1 if failed else 0
+
+
+def run_stages(stages: list[Stage]) -> bool:
+    """Run each stage with progress and time; after a failure the rest are skipped. True if one failed."""
     failed = False
     for stage in stages:
         if failed:
@@ -320,16 +331,18 @@ def run_local(*, container: bool, reports: Path, platform_script: Path | None = 
         try:
             stage.note = stage.action()
             stage.status = "ok"
-        except PipelineError as error:
-            stage.status, stage.note, failed = "FAILED", str(error), True
+        except (PipelineError, subprocess.CalledProcessError) as error:
+            stage.status, stage.note, failed = "FAILED", _one_line(error), True
         stage.seconds = time.monotonic() - started
         print(f"<<< {stage.name}: {stage.status} in {stage.seconds:.1f}s", flush=True)
-    pipeline.write_ci_report()
-    if not container:
-        print("containers skipped (--no-container): no image, push, SBOM or deployment")
-    print(summary_table(stages))
-    print(f"reports: {reports / 'ci-report.md'}" + (f", {reports / 'cd-report.md'}" if container else ""))
-    return 1 if failed else 0
+    return failed
+
+
+def _one_line(error: BaseException) -> str:
+    """A failed stage's note: a command's exit and the end of its stderr, or the error."""
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"`{' '.join(map(str, error.cmd))}` exited {error.returncode}: {str(error.stderr).strip()[-200:]}"
+    return str(error)
 
 
 def summary_table(stages: list[Stage]) -> str:

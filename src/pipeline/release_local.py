@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from pipeline import attest, distribution, grammar, image, registry, release, signing, verify
-from pipeline.errors import CheckFailed, PipelineError
-from pipeline.local import LOCAL_REPOSITORY, Stage, summary_table
+from pipeline.errors import CheckFailed
+from pipeline.local import LOCAL_REPOSITORY, Stage, run_stages, summary_table
 from pipeline.settings import LOCAL_SIGSTORE, Settings
 from pipeline.trust import Trust
 
@@ -139,7 +139,7 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             Stage("promote image", promote),
             Stage("release notes", notes),
         ]
-        failed = _run(stages)
+        failed = run_stages(stages)
         if copy.exists():
             _git(root, "worktree", "remove", "--force", str(copy))
     print(summary_table(stages))
@@ -156,27 +156,3 @@ def _build_in(project: Path, out: Path, epoch: str) -> str:
         return distribution.build_release(out, epoch)
     finally:
         os.chdir(here)
-
-
-def _run(stages: list[Stage]) -> bool:
-    failed = False
-    for stage in stages:
-        if failed:
-            stage.status = "skipped"
-            continue
-        print(f"\n>>> {stage.name}", flush=True)
-        started = time.monotonic()
-        try:
-            stage.note = stage.action()
-            stage.status = "ok"
-        except (PipelineError, subprocess.CalledProcessError) as error:
-            stage.status, stage.note, failed = "FAILED", _one_line(error), True
-        stage.seconds = time.monotonic() - started
-        print(f"<<< {stage.name}: {stage.status} in {stage.seconds:.1f}s", flush=True)
-    return failed
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, subprocess.CalledProcessError):
-        return f"`{' '.join(map(str, error.cmd))}` exited {error.returncode}: {str(error.stderr).strip()[-200:]}"
-    return str(error)

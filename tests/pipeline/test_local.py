@@ -1,12 +1,13 @@
 """The local pipeline's flow, with a stand-in `hatch` executable on PATH."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pipeline.local import LocalPipeline, preflight, run_local, summary_table
+from pipeline.local import LocalPipeline, Stage, preflight, run_local, run_stages, summary_table
 
 
 @pytest.fixture
@@ -148,3 +149,14 @@ def test_the_local_command(workspace, monkeypatch):
     monkeypatch.setenv("FAKE_REPORTS", str(workspace / "out"))
     assert main(["local", "--no-container", "--reports", str(workspace / "out")]) == 0
     assert (workspace / "out" / "ci-report.md").exists()
+
+
+def test_a_failing_command_stops_the_stages_with_one_line(capsys):
+    def git() -> str:
+        raise subprocess.CalledProcessError(128, ["git", "worktree", "add"], stderr="fatal: nope\n")
+
+    stages = [Stage("first", lambda: "done"), Stage("git", git), Stage("after", lambda: "never")]
+    assert run_stages(stages) is True
+    assert [(s.name, s.status) for s in stages] == [("first", "ok"), ("git", "FAILED"), ("after", "skipped")]
+    assert stages[1].note == "`git worktree add` exited 128: fatal: nope"
+    assert "<<< git: FAILED in" in capsys.readouterr().out

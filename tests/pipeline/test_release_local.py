@@ -52,11 +52,3 @@ def test_a_dry_run_needs_the_flag_and_a_release_version(capsys):
     assert "--dry-run" in capsys.readouterr().err
     assert main(["release", "0.9", "--dry-run"]) == 2
     assert "not a release version" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("stage_error", ["CalledProcessError"])
-def test_a_failing_git_command_is_one_line(stage_error):
-    from pipeline import release_local  # noqa: PLC0415
-
-    error = subprocess.CalledProcessError(128, ["git", "worktree", "add"], stderr="fatal: nope\n")
-    assert release_local._one_line(error) == "`git worktree add` exited 128: fatal: nope"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline import actions
 from pipeline.errors import InputError
@@ -33,17 +33,6 @@ def write_json(path: Path, data: object) -> None:
     """Write a JSON file for a later step, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object written by an earlier step; anything else is bad input."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read {path}: {error}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path} is not a JSON object")
-    return data
 
 
 def read(path: str) -> bytes:
