@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from pipeline import jobfiles
 from pipeline.errors import InputError
-from pipeline.jobfiles import GateResult, ImageFacts, gate_result, read_image
+from pipeline.jobfiles import AttestationRecord, GateResult, ImageFacts, gate_result, read_image
 
 _PYTHON_SUFFIX = re.compile(r"-(\d+\.\d+)\.(?:json|xml)$")
 
@@ -62,8 +63,8 @@ class ReportInputs:
     coverage: CoverageTotal | Missing
     image: ImageFacts | Missing
     sbom: int | Missing
-    attestation: dict[str, Any] | Missing
-    trivy: dict[str, Any] | Missing
+    attestation: AttestationRecord | Missing
+    trivy: list[Finding] | Missing
     artifacts: list[tuple[str, str]] | Missing
     sha: str = ""
     run_url: str = ""
@@ -164,25 +165,46 @@ def count_sbom(path: Path) -> int | Missing:
     return Missing(f"{path.name} is neither CycloneDX nor SPDX JSON")
 
 
-def load_trivy(path: Path) -> dict[str, Any] | Missing:
-    """Vulnerabilities by severity and the list of findings."""
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability Trivy reported."""
+
+    id: str
+    severity: str
+    package: str
+    installed: str = ""
+    fixed: str = ""
+    title: str = ""
+
+
+def load_trivy(path: Path) -> list[Finding] | Missing:
+    """Every vulnerability of a Trivy JSON report (an empty list: none found)."""
     data = _object(path)
     if isinstance(data, Missing):
         return data
-    findings = []
-    for result in data.get("Results") or []:
-        for vuln in (result or {}).get("Vulnerabilities") or []:
-            findings.append(  # noqa: PERF401
-                {
-                    "id": str(vuln.get("VulnerabilityID", "?")),
-                    "severity": str(vuln.get("Severity", "UNKNOWN")).upper(),
-                    "package": str(vuln.get("PkgName", "?")),
-                    "installed": str(vuln.get("InstalledVersion", "")),
-                    "fixed": str(vuln.get("FixedVersion", "")),
-                    "title": str(vuln.get("Title", "")),
-                }
-            )
-    return {"findings": findings}
+    return [
+        Finding(
+            id=str(vuln.get("VulnerabilityID", "?")),
+            severity=str(vuln.get("Severity", "UNKNOWN")).upper(),
+            package=str(vuln.get("PkgName", "?")),
+            installed=str(vuln.get("InstalledVersion", "")),
+            fixed=str(vuln.get("FixedVersion", "")),
+            title=str(vuln.get("Title", "")),
+        )
+        for result in data.get("Results") or []
+        for vuln in (result or {}).get("Vulnerabilities") or []
+        if isinstance(vuln, dict)
+    ]
+
+
+def load_attestation(path: Path) -> AttestationRecord | Missing:
+    """``attestation.json`` as the attest job's outputs recorded it."""
+    if not path.exists():
+        return Missing(f"{path.name} was not produced")
+    try:
+        return jobfiles.read_attestation(path)
+    except InputError as error:
+        return Missing(f"{path.name} is unreadable: {str(error).rsplit(': ', 1)[-1]}")
 
 
 def load_artifacts(path: Path) -> list[tuple[str, str]] | Missing:
@@ -214,7 +236,7 @@ def load(directory: Path, sha: str = "", run_url: str = "", branch: str = "") ->
         coverage=load_coverage_xml(directory / "coverage.xml"),
         image=_image(directory / "image.json"),
         sbom=count_sbom(directory / "sbom.json"),
-        attestation=_object(directory / "attestation.json"),
+        attestation=load_attestation(directory / "attestation.json"),
         trivy=load_trivy(directory / "trivy.json"),
         artifacts=load_artifacts(directory / "artifacts.json"),
         sha=sha,

@@ -148,3 +148,28 @@ def gate_result(data: dict[str, Any], path: Path) -> GateResult:
         duration=_number(data, "duration_seconds", path) or 0.0,
         tests={str(k): int(v) for k, v in tests.items()},
     )
+
+
+@dataclass(frozen=True)
+class AttestationRecord:
+    """Where the image's provenance went: GitHub's attestation id and page, or a local referrer."""
+
+    id: str
+    url: str = ""
+
+
+def write_attestation(path: Path, record: AttestationRecord) -> None:
+    """``attestation.json``: an id (GitHub's number, or a referrer's digest) and an https page or none."""
+    if not (record.id.isdigit() or record.id.startswith("sha256:")):
+        raise InputError(f"not an attestation id: {record.id[:40]!r}")
+    if record.url and not record.url.startswith("https://"):
+        raise InputError("the attestation URL must be https")
+    _dump(path, {"id": record.id, "url": record.url})
+
+
+def read_attestation(path: Path) -> AttestationRecord:
+    """``attestation.json``; a malformed one is bad input that names the field."""
+    data = _load(path)
+    if not isinstance(data.get("id"), str) or not isinstance(data.get("url", ""), str):
+        raise InputError(f"{path}: id and url must be strings")
+    return AttestationRecord(data["id"], data.get("url", ""))

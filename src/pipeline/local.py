@@ -220,7 +220,7 @@ class LocalPipeline:
         """Always written, also after a failed stage: it shows what is missing, and why."""
         data = inputs.load(self.reports, self.sha, "", "local")
         data.attestation = (
-            {"id": self.attestation, "url": ""}
+            jobfiles.AttestationRecord(self.attestation)
             if self.attestation
             else inputs.Missing("not attested: the run stopped before the attest stage")
         )

@@ -202,8 +202,8 @@ def _attestation(inputs: ReportInputs) -> str:
     att = inputs.attestation
     if isinstance(att, Missing):
         return _missing("attestation", att)
-    url = str(att.get("url") or "")
-    ident = md.code(str(att.get("id") or "?"), 40)
+    url = att.url
+    ident = md.code(att.id or "?", 80)
     link = f" · [view]({url})" if url.startswith("https://") else ""
     return f"**Attestation**: {ident}{link}"
 
@@ -212,8 +212,8 @@ def _trivy(inputs: ReportInputs) -> str:
     trivy = inputs.trivy
     if isinstance(trivy, Missing):
         return _missing("Trivy scan", trivy)
-    findings = trivy["findings"]
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    findings = trivy
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     head = (
         "**Trivy** (informational): " + ", ".join(f"{counts[s]} {s.lower()}" for s in SEVERITIES if counts[s])
         if findings
@@ -222,14 +222,14 @@ def _trivy(inputs: ReportInputs) -> str:
     if not findings:
         return head
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    top = sorted(findings, key=lambda f: (order.get(f["severity"], 9), f["id"]))[:TOP_FINDINGS]
+    top = sorted(findings, key=lambda f: (order.get(f.severity, 9), f.id))[:TOP_FINDINGS]
     rows = [
         [
-            md.inline(f["severity"], 10),
-            md.inline(f["id"], 40),
-            md.inline(f["package"], 60),
-            md.inline(f["installed"], 40),
-            md.inline(f["fixed"] or "-", 40),
+            md.inline(f.severity, 10),
+            md.inline(f.id, 40),
+            md.inline(f.package, 60),
+            md.inline(f.installed, 40),
+            md.inline(f.fixed or "-", 40),
         ]
         for f in top
     ]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pipeline import jobfiles
+from pipeline import inputs, jobfiles
 from pipeline.errors import InputError
 
 SHA = "c" * 40
@@ -96,3 +96,24 @@ def test_the_report_shows_a_bad_gate_file_instead_of_crashing(tmp_path):
     loaded = inputs.load(tmp_path)
     assert loaded.interpreters[0].gate == inputs.Missing("gate-3.12.json: duration_seconds is not a number")
     assert "seconds is not a number |" in report.render(loaded)
+
+
+def test_the_attestation_record_round_trips_and_refuses_what_is_not_an_id_or_an_https_page(tmp_path):
+    path = tmp_path / "attestation.json"
+    record = jobfiles.AttestationRecord("123", "https://github.com/o/r/attestations/123")
+    jobfiles.write_attestation(path, record)
+    assert jobfiles.read_attestation(path) == record
+    local = jobfiles.AttestationRecord("sha256:" + "a" * 64)  # a referrer in the local registry
+    jobfiles.write_attestation(path, local)
+    assert jobfiles.read_attestation(path) == local
+    with pytest.raises(InputError, match="not an attestation id"):
+        jobfiles.write_attestation(path, jobfiles.AttestationRecord("12; rm -rf /"))
+    with pytest.raises(InputError, match="must be https"):
+        jobfiles.write_attestation(path, jobfiles.AttestationRecord("1", "javascript:alert(1)"))
+
+
+def test_a_malformed_attestation_record_is_shown_as_missing_with_its_field(tmp_path):
+    (tmp_path / "attestation.json").write_text('{"id": 123}')
+    missing = inputs.load_attestation(tmp_path / "attestation.json")
+    assert isinstance(missing, inputs.Missing)
+    assert "id and url must be strings" in missing.reason

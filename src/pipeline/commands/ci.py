@@ -198,11 +198,7 @@ def cmd_sbom(args: argparse.Namespace) -> int:
 
 def record_attestation(attestation_id: str, url: str, output: Path) -> None:
     """``attestation.json`` for the report, from the attest job's outputs."""
-    if not attestation_id.isdigit():
-        raise InputError(f"not an attestation id: {attestation_id[:40]!r}")
-    if url and not url.startswith("https://"):
-        raise InputError("the attestation URL must be https")
-    common.write_json(output, {"id": attestation_id, "url": url})
+    jobfiles.write_attestation(output, jobfiles.AttestationRecord(attestation_id, url))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
