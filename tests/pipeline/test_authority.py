@@ -231,7 +231,9 @@ def test_the_http_endpoints_answer_bad_requests_with_a_reason(local_authority):
     assert _post(f"{url}/nowhere", b"{}")[0] == 404
     root = requests.get(f"{url}/trusted_root.json", timeout=10).json()
     assert root["mediaType"].startswith("application/vnd.dev.sigstore.trustedroot+json")
-    assert (local_authority.authority.state / "trust_config.json").is_file()
+    state = local_authority.authority.state
+    assert json.loads((state / "trusted_root.json").read_text()) == root
+    assert json.loads((state / "signing_config.json").read_text())["caUrls"][0]["url"] == url
 
 
 def test_the_log_refuses_an_entry_whose_signature_does_not_verify(module_authority):

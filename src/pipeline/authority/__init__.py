@@ -154,6 +154,11 @@ class LocalAuthority:
         }
 
     def write_trust_files(self) -> None:
-        """``trusted_root.json`` and ``trust_config.json`` in the state directory, for readers without HTTP."""
-        for name, document in (("trusted_root.json", self.trusted_root()), ("trust_config.json", self.trust_config())):
+        """The trust documents in the state directory, for readers without HTTP (cosign, sigstore's CLI)."""
+        documents = {
+            "trusted_root.json": self.trusted_root(),
+            "signing_config.json": self.signing_config(),
+            "trust_config.json": self.trust_config(),
+        }
+        for name, document in documents.items():
             (self.state / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
