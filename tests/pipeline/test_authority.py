@@ -205,6 +205,25 @@ def test_the_local_fulcio_refuses_tokens_it_cannot_trust(tmp_path, why, token):
         authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {token(authority)}")
 
 
+def test_the_local_fulcio_wants_proof_of_possession_of_an_ec_key(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    bearer = f"Bearer {_token(authority.oidc_key)}"
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(rsa_key, hashes.SHA256())
+    pem = base64.b64encode(rsa_csr.public_bytes(serialization.Encoding.PEM)).decode()
+    with pytest.raises(CheckFailed, match="must hold an EC key"):
+        authority.signing_certificate({"certificateSigningRequest": pem}, bearer)
+    der = bytearray(x509.load_pem_x509_csr(base64.b64decode(_csr())).public_bytes(serialization.Encoding.DER))
+    der[-3] ^= 0x01  # inside the signature: the CSR no longer proves the key
+    forged = x509.load_der_x509_csr(bytes(der)).public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(CheckFailed, match="no proof of key possession"):
+        authority.signing_certificate({"certificateSigningRequest": base64.b64encode(forged).decode()}, bearer)
+    with pytest.raises(InputError, match="not a base64 PEM CSR"):
+        authority.signing_certificate({"certificateSigningRequest": "bm90IGEgQ1NS"}, bearer)
+
+
 def test_the_token_service_refuses_missing_malformed_or_issuer_claims(tmp_path):
     authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
     with pytest.raises(InputError, match="lacks the claim"):
@@ -377,3 +396,50 @@ def test_inclusion_proofs_verify_for_every_leaf_of_every_tree_up_to_33():
 def test_an_inclusion_proof_outside_the_tree_is_an_error():
     with pytest.raises(ValueError, match="outside a tree of 2 leaves"):
         merkle.inclusion_proof(2, [merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")])
+
+
+# -- the entry point the platform starts ----------------------------------------
+def test_the_authority_runs_as_a_process_and_keeps_its_keys(tmp_path):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    url_file = tmp_path / "url"
+    argv = [sys.executable, "-m", "pipeline.authority", "--state", str(tmp_path / "state"), "--url-file", str(url_file)]
+    roots = []
+    for _ in range(2):
+        url_file.unlink(missing_ok=True)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while not (url_file.exists() and url_file.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            url = url_file.read_text()
+            assert url.startswith("http://127.0.0.1:")
+            assert requests.get(f"{url}/api/v1/log", timeout=10).json()["treeSize"] == 0
+            roots.append(requests.get(f"{url}/trusted_root.json", timeout=10).json())
+        finally:
+            process.terminate()
+            out, _ = process.communicate(timeout=10)
+        assert "a test authority, trusted nowhere else" in out
+    def keys(root):  # what a verifier trusts; the URL is the port of the day
+        return (
+            [t["logId"] for t in root["tlogs"]],
+            [t["logId"] for t in root["ctlogs"]],
+            [c["certChain"] for c in root["certificateAuthorities"]],
+        )
+
+    assert keys(roots[0]) == keys(roots[1])  # the same keys after a restart
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(tmp_path, capsys):
+    import socket  # noqa: PLC0415
+
+    from pipeline.authority.server import main  # noqa: PLC0415
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--state", str(tmp_path), "--port", str(taken.getsockname()[1])]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the local Sigstore authority cannot start:")
+    assert err.count("\n") == 1
