@@ -421,6 +421,7 @@ def test_the_authority_runs_as_a_process_and_keeps_its_keys(tmp_path):
             process.terminate()
             out, _ = process.communicate(timeout=10)
         assert "a test authority, trusted nowhere else" in out
+
     def keys(root):  # what a verifier trusts; the URL is the port of the day
         return (
             [t["logId"] for t in root["tlogs"]],
@@ -443,3 +444,126 @@ def test_a_port_in_use_is_one_line_and_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: the local Sigstore authority cannot start:")
     assert err.count("\n") == 1
+
+
+# -- message signatures (hashedrekord) and the log's refusals ---------------------
+def test_a_message_signature_made_locally_verifies_and_other_bytes_do_not(local_authority):
+    trust = Trust(local_url=local_authority.url)
+    wheel = b"the wheel's bytes"
+    with trust.signing_context().signer(trust.identity_token(RUN.claims())) as signer:
+        bundle = signer.sign_artifact(wheel)
+    parsed = verify.parse_bundle(bundle.to_json().encode(), "wheel")
+    result = verify.verify_artifact(parsed, expected(), wheel, trust.verifier())
+    assert result.subject == f"sha256:{hashlib.sha256(wheel).hexdigest()}"
+    with pytest.raises(CheckFailed, match="refused"):
+        verify.verify_artifact(parsed, expected(), b"other bytes", trust.verifier())
+
+
+def _dsse(envelope: object, verifiers: object) -> dict:
+    return {
+        "kind": "dsse",
+        "apiVersion": "0.0.1",
+        "spec": {"proposedContent": {"envelope": envelope, "verifiers": verifiers}},
+    }
+
+
+PEM_B64 = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n").decode()
+GOOD_ENVELOPE = json.dumps(
+    {"payload": "e30=", "payloadType": "application/vnd.in-toto+json", "signatures": [{"sig": "AA=="}]}
+)
+
+
+@pytest.mark.parametrize(
+    ("proposed", "message"),
+    [
+        (["not", "an", "object"], "not a Rekor entry object"),
+        ({"kind": "rekord", "spec": {}}, "kind 'rekord' are not accepted"),
+        (_dsse(None, []), "no proposedContent.envelope"),
+        (_dsse("{not json", ["x"]), "envelope is not JSON"),
+        (_dsse(GOOD_ENVELOPE, []), "exactly one verifier"),
+        (_dsse(json.dumps({"payload": "e30=", "signatures": []}), ["x"]), "a payloadType and exactly one signature"),
+        (_dsse(json.dumps({"payload": "%%%", "payloadType": "t", "signatures": [{}]}), ["x"]), "payload is not base64"),
+        (_dsse(GOOD_ENVELOPE, ["%%%"]), "verifier is not a base64 PEM certificate"),
+        (_dsse(GOOD_ENVELOPE, [PEM_B64]), "verifier is not a base64 PEM certificate"),
+        ({"kind": "hashedrekord", "spec": {"data": {}}}, "lacks its signature, key or hash"),
+        (
+            {
+                "kind": "hashedrekord",
+                "spec": {
+                    "signature": {"content": "AA==", "publicKey": {"content": PEM_B64}},
+                    "data": {"hash": {"algorithm": "sha1", "value": "00"}},
+                },
+            },
+            "verifier is not a base64 PEM certificate",
+        ),
+    ],
+)
+def test_the_log_refuses_malformed_entries_with_a_reason(tmp_path, proposed, message):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    with pytest.raises(CheckFailed, match=message):
+        authority.log_entry(proposed)
+    assert authority.log.info()["treeSize"] == 0
+
+
+def test_a_hashedrekord_entry_with_another_hash_or_signature_is_refused(module_authority):
+    server, bundle = module_authority
+    document = json.loads(bundle)
+    der = base64.b64decode(document["verificationMaterial"]["certificate"]["rawBytes"])
+    pem = base64.b64encode(x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)).decode()
+
+    def entry(algorithm: str, value: str) -> dict:
+        signature = {"content": base64.b64encode(b"\x30\x00").decode(), "publicKey": {"content": pem}}
+        return {
+            "kind": "hashedrekord",
+            "spec": {"signature": signature, "data": {"hash": {"algorithm": algorithm, "value": value}}},
+        }
+
+    with pytest.raises(CheckFailed, match="not a sha256 digest"):
+        server.authority.log_entry(entry("sha1", "0" * 40))
+    with pytest.raises(CheckFailed, match="does not verify with its certificate"):
+        server.authority.log_entry(entry("sha256", "0" * 64))
+
+
+# -- the trust's failures are one line each ---------------------------------------
+def test_an_authority_that_does_not_answer_is_named(tmp_path):
+    with pytest.raises(CheckFailed, match=r"the local Sigstore authority at http://127.0.0.1:9 does not answer"):
+        Trust(local_url="http://127.0.0.1:9").verifier()
+
+
+def test_an_authority_without_a_trust_root_is_named(fake_github):
+    with pytest.raises(CheckFailed, match="answered HTTP 404 for its trust root"):
+        Trust(local_url=fake_github.url).verifier()
+
+
+def test_a_refused_log_entry_fails_signing_with_the_instance_named(local_authority, monkeypatch):
+    def refuse(proposed):
+        raise CheckFailed("the log is read-only today")
+
+    monkeypatch.setattr(local_authority.authority, "log_entry", refuse)
+    with pytest.raises(CheckFailed, match=r"signing failed on the local test authority at .*: RekorClientError"):
+        sign(local_authority)
+
+
+def test_on_githubs_instance_the_token_is_the_runners_ambient_one(monkeypatch):
+    import sigstore.oidc  # noqa: PLC0415
+
+    monkeypatch.setattr(sigstore.oidc, "detect_credential", lambda: None)
+    with pytest.raises(CheckFailed, match="id-token: write"):
+        Trust().identity_token(RUN.claims())
+
+    def broken():
+        raise sigstore.oidc.IdentityError("GitHub: malformed response")
+
+    monkeypatch.setattr(sigstore.oidc, "detect_credential", broken)
+    with pytest.raises(CheckFailed, match="no OIDC token for signing: GitHub: malformed response"):
+        Trust().identity_token(RUN.claims())
+
+
+def test_an_unreadable_key_is_named_and_never_replaced(tmp_path):
+    (tmp_path / "fulcio.key").write_text("not a key")
+    with pytest.raises(InputError, match=r"the authority key .*fulcio.key cannot be read"):
+        LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    assert (tmp_path / "fulcio.key").read_text() == "not a key"  # a new key would orphan every bundle signed
+    assert (
+        oct((LocalAuthority(tmp_path / "fresh", "http://127.0.0.1:1").state / "ctlog.key").stat().st_mode)[-3:] == "600"
+    )
