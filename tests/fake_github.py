@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -203,12 +205,29 @@ def make_handler(state: FakeGitHub):
     return Handler
 
 
-def serve(state: FakeGitHub) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    """Start the server for ``state`` on a free port of 127.0.0.1; sets ``state.url``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+def serve_handler(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread (the tests' fake servers)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # shutdown() waits for the next poll: the default 0.5 s would be most of a test's time.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
+    return server, thread
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``serve_handler`` for the length of a ``with``; yields ``host:port``."""
+    server, _ = serve_handler(handler)
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serve(state: FakeGitHub) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Start the fake GitHub for ``state``; sets ``state.url``."""
+    server, thread = serve_handler(make_handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     return server, thread
 

@@ -2,10 +2,11 @@
 
 import hashlib
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from fake_github import serving
 
 
 def sha(data):
@@ -74,9 +75,6 @@ def oci():
                 return self._reply(201, headers={"Docker-Content-Digest": digest})
             return self._reply(404)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    state["host"] = f"127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as host:
+        state["host"] = host
+        yield state

@@ -1,10 +1,10 @@
 """Digest resolution against a registry on 127.0.0.1 that asks for a token."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from fake_github import serving
 from pipeline import registry
 from pipeline.errors import CheckFailed, InputError
 
@@ -45,12 +45,9 @@ def fake_registry():
             self.end_headers()
             self.wfile.write(state["token_reply"])
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    state["host"] = f"127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as host:
+        state["host"] = host
+        yield state
 
 
 def ref(state, tag="v1"):
