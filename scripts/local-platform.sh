@@ -94,14 +94,16 @@ build_base() {
 }
 
 build_runner() {
-  # Rebuilt when its Dockerfile changes (the hash is a label), reused otherwise.
-  local want have context
-  want=$(sha256sum "$(dirname "$0")/runner.Dockerfile" | cut -c1-16)
+  # Rebuilt when its Dockerfile or hatch's lock changes (the hash is a label), reused otherwise.
+  local want have context lock
+  lock="$ROOT/.github/hatch-requirements.txt"
+  want=$(cat "$(dirname "$0")/runner.Dockerfile" "$lock" | sha256sum | cut -c1-16)
   have=$(docker image inspect --format '{{index .Config.Labels "runner.dockerfile"}}' "$RUNNER_IMAGE" 2>/dev/null || true)
   if [ "$want" = "$have" ]; then log "runner image $RUNNER_IMAGE present"; return 0; fi
   context=$(mktemp -d)
   cp "$(dirname "$0")/runner.Dockerfile" "$context/Dockerfile"
   cp "$(readlink -f "$(command -v docker)")" "$context/docker"
+  cp "$lock" "$context/hatch-requirements.txt"
   log "building runner image $RUNNER_IMAGE"
   docker build --quiet --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     --label "runner.dockerfile=$want" -t "$RUNNER_IMAGE" "$context" >/dev/null \

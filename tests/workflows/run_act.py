@@ -719,7 +719,7 @@ SCENARIOS = [
         CI_ALL,
         pr_event("feature/report"),
         check_pr,
-        cells="ends",
+        cells="newest",
     ),
     Scenario(
         "same-repo PR, second run",
