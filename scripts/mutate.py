@@ -26,7 +26,7 @@ MODULES = {
     "src/pipeline/guard.py": ["tests/pipeline/test_guard_matrix.py"],
     "src/pipeline/image.py": ["tests/pipeline/test_report.py", "tests/pipeline/test_ci_commands.py"],
     "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
-    "src/pipeline/verify.py": ["tests/pipeline/test_verify.py"],
+    "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_verify_edges.py"],
     "src/pipeline/trust.py": ["tests/pipeline/test_authority.py", "tests/pipeline/test_verify.py"],
     "src/pipeline/authority/oidc.py": ["tests/pipeline/test_authority.py"],
     "src/pipeline/authority/merkle.py": ["tests/pipeline/test_authority.py"],
