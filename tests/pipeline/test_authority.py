@@ -393,9 +393,10 @@ def test_inclusion_proofs_verify_for_every_leaf_of_every_tree_up_to_33():
             assert not _verify_inclusion(index, size, merkle.leaf_hash(b"other"), proof, root)
 
 
-def test_an_inclusion_proof_outside_the_tree_is_an_error():
+@pytest.mark.parametrize("index", [2, 3, -1])
+def test_an_inclusion_proof_outside_the_tree_is_an_error(index):
     with pytest.raises(ValueError, match="outside a tree of 2 leaves"):
-        merkle.inclusion_proof(2, [merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")])
+        merkle.inclusion_proof(index, [merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")])
 
 
 # -- the entry point the platform starts ----------------------------------------
@@ -567,3 +568,47 @@ def test_an_unreadable_key_is_named_and_never_replaced(tmp_path):
     assert (
         oct((LocalAuthority(tmp_path / "fresh", "http://127.0.0.1:1").state / "ctlog.key").stat().st_mode)[-3:] == "600"
     )
+
+
+# -- the local issuer's clock and claims ---------------------------------------------
+def test_a_token_lives_ten_minutes_from_the_issuers_clock(tmp_path):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1", clock=lambda: 1_900_000_000)
+    claims = jwt.decode(authority.token(RUN.claims()), options={"verify_signature": False}, audience="sigstore")
+    assert (claims["iat"], claims["nbf"], claims["exp"]) == (1_900_000_000, 1_900_000_000, 1_900_000_600)
+    assert claims["iss"] == LOCAL_ISSUER
+    assert claims["sub"] == "repo:octo/app:ref:refs/heads/main"
+
+
+@pytest.mark.parametrize("offset", [-3600, 3600])
+def test_tokens_are_judged_by_the_authoritys_clock_not_the_machines(tmp_path, offset):
+    """An hour behind or ahead, mint and check agree: only the authority's clock counts."""
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1", clock=lambda: time.time() + offset)
+    token = authority.token(RUN.claims())
+    chain = authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {token}")
+    assert len(chain["signedCertificateEmbeddedSct"]["chain"]["certificates"]) == 2
+
+
+def test_a_token_is_valid_from_its_first_second_to_just_before_it_expires(tmp_path):
+    now = [1_900_000_000]
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1", clock=lambda: now[0])
+    token = authority.token(RUN.claims())
+    for moment, accepted in (
+        (1_900_000_000, True),
+        (1_900_000_599, True),
+        (1_900_000_600, False),
+        (1_899_999_999, False),
+    ):
+        now[0] = moment
+        if accepted:
+            authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {token}")
+        else:
+            with pytest.raises(CheckFailed, match="outside its validity period"):
+                authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {token}")
+
+
+def test_an_issuer_that_sorts_before_the_local_one_is_refused_too(tmp_path):
+    authority = LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    forged = _token(authority.oidc_key, iss="https://accounts.example.com/" + "x" * 100)
+    with pytest.raises(CheckFailed) as caught:
+        authority.signing_certificate({"certificateSigningRequest": _csr()}, f"Bearer {forged}")
+    assert f"issuer 'https://accounts.example.com/{'x' * 51}' is not {LOCAL_ISSUER}" in str(caught.value)
