@@ -221,10 +221,13 @@ def reason(error: BaseException | str) -> str:
     return text
 
 
+_FIELD = re.compile(r"validation errors? for \w+\s+([A-Za-z_][\w.]*)|(?:field|key)[ :]+['\"]?([A-Za-z_][\w.]*)")
+
+
 def _json_field(error: Exception) -> str:
-    """The bundle field a loading error names, for "which field is malformed"."""
-    match = re.search(r"(?:field|key)[ :]+['\"]?([A-Za-z_.]+)", str(error))
-    return f" (field {match.group(1)})" if match else ""
+    """The bundle field a loading error names (pydantic's path, or a missing key), up front."""
+    match = _FIELD.search(str(error))
+    return f" (field {match.group(1) or match.group(2)})" if match else ""
 
 
 def parse_bundle(data: bytes, origin: str) -> Any:  # noqa: ANN401 - sigstore Bundle

@@ -8,6 +8,7 @@ candidates are numbered.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from pipeline import verify
 from pipeline.errors import CheckFailed, InputError
 from pipeline.verify import Expectations
 
+VECTORS = Path(__file__).resolve().parent / "data" / "sigstore"
 GOOD = {
     "_type": verify.IN_TOTO_STATEMENT_V1,
     "predicateType": verify.SLSA_PROVENANCE_V1,
@@ -100,13 +102,6 @@ def test_an_error_of_another_kind_keeps_its_own_words():
     assert verify.reason(ValueError("Bundle message digest mismatch")) == "Bundle message digest mismatch"
 
 
-def test_a_reason_of_exactly_the_limit_is_kept_whole_and_one_more_is_cut_at_a_word():
-    exact = ("word " * 60)[: verify.MAX_REASON]
-    assert verify.reason(exact) == exact.strip()
-    longer = "a" * (verify.MAX_REASON - 10) + " tail-word-that-crosses"
-    assert verify.reason(longer) == "a" * (verify.MAX_REASON - 10) + " …"
-
-
 def test_a_long_unsupported_kind_is_named_to_40_and_20_characters(tmp_path):
     document = {"verificationMaterial": {"tlogEntries": [{"kindVersion": {"kind": "k" * 60, "version": "v" * 30}}]}}
     with pytest.raises(CheckFailed) as caught:
@@ -184,3 +179,116 @@ def test_claims_are_read_in_short_and_long_der_forms_and_raw_values_too():
     assert claims["ref"] == long_ref
     assert claims["repository"] == "https://github.com/octo/app"
     assert claims["issuer"] == ""
+
+
+# -- second round: what the next mutation run left alive ------------------------------
+def test_the_malformed_field_is_named_by_its_path():
+    document = json.loads((VECTORS / "attestation-direct-workflow.sigstore.json").read_text())
+    document["verificationMaterial"]["tlogEntries"][0]["logIndex"] = "not a number"
+    with pytest.raises(CheckFailed) as caught:
+        verify.parse_bundle(json.dumps(document).encode(), "b.json")
+    assert str(caught.value).startswith(
+        "refused: b.json is not a valid Sigstore bundle (field verificationMaterial.tlogEntries.0.logIndex): "
+    )
+
+
+def test_a_missing_key_is_named_too():
+    assert verify._json_field(KeyError("key 'dsseEnvelope' is missing")) == " (field dsseEnvelope)"
+    assert verify._json_field(ValueError("nothing to name")) == ""
+
+
+def test_a_reason_at_the_limit_is_whole_and_one_past_it_is_cut_before_its_last_word():
+    at_limit = "x" * (verify.MAX_REASON - 5) + " yyyy"
+    assert len(at_limit) == verify.MAX_REASON
+    assert verify.reason(at_limit) == at_limit
+    past = "x" * (verify.MAX_REASON - 4) + " yyyy"
+    assert verify.reason(past) == "x" * (verify.MAX_REASON - 4) + " …"
+    two_words_in = "a" * 200 + " bb" + " " + "c" * 100
+    assert verify.reason(two_words_in) == "a" * 200 + " bb …"
+
+
+def test_an_error_whose_name_sorts_before_the_chain_error_keeps_its_words():
+    assert verify.reason(AttributeError("no attribute 'x'")) == "no attribute 'x'"
+
+
+def test_a_statement_type_that_sorts_after_v1_is_refused_too():
+    with pytest.raises(CheckFailed, match="not an in-toto v1 statement"):
+        verify.check_statement(verify.IN_TOTO_PAYLOAD, statement(_type="https://in-toto.io/Statement/v2"), "c" * 64)
+
+
+def test_a_blank_file_is_one_candidate_not_none():
+    assert verify.read_bundles(b"  \n", "blank.json") == [("blank.json", b"  \n")]
+
+
+def test_expectations_cannot_change_after_they_are_checked():
+    import dataclasses  # noqa: PLC0415
+
+    expected = Expectations(repository="octo/app", ref="refs/heads/main")
+    expected.validate()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        expected.issuer = ""  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verify.Verified("i", "w", "r", "1", "ref", "c", "u", "p", "s").subject = "other"  # type: ignore[misc]
+
+
+def test_short_empty_and_odd_claim_values_are_read_as_written():
+    import datetime as dt  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    values = {
+        "1.3.6.1.4.1.57264.1.15": b"\x0c\x017",  # a one-character UTF8String (repository id 7)
+        "1.3.6.1.4.1.57264.1.13": b"\x0c\x00",  # an empty UTF8String
+        "1.3.6.1.4.1.57264.1.14": b"x",  # one raw byte
+        "1.3.6.1.4.1.57264.1.12": b"\x04\x03abc",  # another tag: read raw, not as a string
+    }
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(minutes=1))
+    )
+    for oid, value in values.items():
+        builder = builder.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=False)
+    claims = verify._certificate_claims(builder.sign(key, hashes.SHA256()))
+    assert (claims["repository_id"], claims["commit"], claims["ref"]) == ("7", "", "x")
+    assert claims["repository"] == "\x04\x03abc"
+
+
+def test_another_runs_uri_is_quoted_to_200_characters():
+    import datetime as dt  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from sigstore.errors import VerificationError  # noqa: PLC0415
+
+    from pipeline.authority.fulcio import _der_utf8  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    uri = "https://github.com/other/app/actions/runs/" + "9" * 300 + "/attempts/1"
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(minutes=1))
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.21"), _der_utf8(uri)), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    policy = verify.RunAttempts("https://github.com/octo/app/actions/runs/7/attempts", 1)
+    with pytest.raises(VerificationError) as caught:
+        policy.verify(certificate)
+    assert f"(got {uri[:200]}, expected" in str(caught.value)
