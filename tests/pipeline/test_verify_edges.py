@@ -198,11 +198,10 @@ def test_a_missing_key_is_named_too():
 
 
 def test_a_reason_at_the_limit_is_whole_and_one_past_it_is_cut_before_its_last_word():
-    at_limit = "x" * (verify.MAX_REASON - 5) + " yyyy"
-    assert len(at_limit) == verify.MAX_REASON
+    at_limit = "x" * 235 + " yyyy"  # 240 characters: the documented limit, written out
     assert verify.reason(at_limit) == at_limit
-    past = "x" * (verify.MAX_REASON - 4) + " yyyy"
-    assert verify.reason(past) == "x" * (verify.MAX_REASON - 4) + " …"
+    past = "x" * 236 + " yyyy"
+    assert verify.reason(past) == "x" * 236 + " …"
     two_words_in = "a" * 200 + " bb" + " " + "c" * 100
     assert verify.reason(two_words_in) == "a" * 200 + " bb …"
 
@@ -244,6 +243,7 @@ def test_short_empty_and_odd_claim_values_are_read_as_written():
         "1.3.6.1.4.1.57264.1.13": b"\x0c\x00",  # an empty UTF8String
         "1.3.6.1.4.1.57264.1.14": b"x",  # one raw byte
         "1.3.6.1.4.1.57264.1.12": b"\x04\x03abc",  # another tag: read raw, not as a string
+        "1.3.6.1.4.1.57264.1.18": b"\x0c",  # a tag with no length: raw, never an index error
     }
     now = dt.datetime.now(dt.timezone.utc)
     builder = (
@@ -260,6 +260,7 @@ def test_short_empty_and_odd_claim_values_are_read_as_written():
     claims = verify._certificate_claims(builder.sign(key, hashes.SHA256()))
     assert (claims["repository_id"], claims["commit"], claims["ref"]) == ("7", "", "x")
     assert claims["repository"] == "\x04\x03abc"
+    assert claims["build_config"] == "\x0c"
 
 
 def test_another_runs_uri_is_quoted_to_200_characters():
