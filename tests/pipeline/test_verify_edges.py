@@ -24,6 +24,30 @@ GOOD = {
 }
 
 
+def certificate_with(extensions: dict[str, bytes]):
+    """A throwaway certificate carrying these raw extension values (OID -> bytes)."""
+    import datetime as dt  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(minutes=1))
+    )
+    for oid, value in extensions.items():
+        builder = builder.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
 def statement(**changes: object) -> bytes:
     return json.dumps({**GOOD, **changes}).encode()
 
@@ -147,34 +171,15 @@ def test_json_lines_are_numbered_from_one_and_a_single_line_is_one_bundle():
 
 # -- certificate claims in either DER length form --------------------------------------
 def test_claims_are_read_in_short_and_long_der_forms_and_raw_values_too():
-    import datetime as dt  # noqa: PLC0415
-
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-
     from pipeline.authority.fulcio import _der_utf8  # noqa: PLC0415
 
-    key = ec.generate_private_key(ec.SECP256R1())
     long_ref = "refs/heads/" + "b" * 300  # a two-byte DER length
     values = {
         "1.3.6.1.4.1.57264.1.9": _der_utf8("w" * 200),  # a one-byte long-form length (0x81)
         "1.3.6.1.4.1.57264.1.14": _der_utf8(long_ref),
         "1.3.6.1.4.1.57264.1.12": b"https://github.com/octo/app",  # raw, as old Fulcio wrote some
     }  # the issuer (1.8) is absent: the claims after it are still read
-    now = dt.datetime.now(dt.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(x509.Name([]))
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(minutes=1))
-    )
-    for oid, value in values.items():
-        builder = builder.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=False)
-    claims = verify._certificate_claims(builder.sign(key, hashes.SHA256()))
+    claims = verify._certificate_claims(certificate_with(values))
     assert claims["signer_workflow"] == "w" * 200
     assert claims["ref"] == long_ref
     assert claims["repository"] == "https://github.com/octo/app"
@@ -231,13 +236,6 @@ def test_expectations_cannot_change_after_they_are_checked():
 
 
 def test_short_empty_and_odd_claim_values_are_read_as_written():
-    import datetime as dt  # noqa: PLC0415
-
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
     values = {
         "1.3.6.1.4.1.57264.1.15": b"\x0c\x017",  # a one-character UTF8String (repository id 7)
         "1.3.6.1.4.1.57264.1.13": b"\x0c\x00",  # an empty UTF8String
@@ -245,50 +243,19 @@ def test_short_empty_and_odd_claim_values_are_read_as_written():
         "1.3.6.1.4.1.57264.1.12": b"\x04\x03abc",  # another tag: read raw, not as a string
         "1.3.6.1.4.1.57264.1.18": b"\x0c",  # a tag with no length: raw, never an index error
     }
-    now = dt.datetime.now(dt.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(x509.Name([]))
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(minutes=1))
-    )
-    for oid, value in values.items():
-        builder = builder.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=False)
-    claims = verify._certificate_claims(builder.sign(key, hashes.SHA256()))
+    claims = verify._certificate_claims(certificate_with(values))
     assert (claims["repository_id"], claims["commit"], claims["ref"]) == ("7", "", "x")
     assert claims["repository"] == "\x04\x03abc"
     assert claims["build_config"] == "\x0c"
 
 
 def test_another_runs_uri_is_quoted_to_200_characters():
-    import datetime as dt  # noqa: PLC0415
-
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
     from sigstore.errors import VerificationError  # noqa: PLC0415
 
     from pipeline.authority.fulcio import _der_utf8  # noqa: PLC0415
 
-    key = ec.generate_private_key(ec.SECP256R1())
     uri = "https://github.com/other/app/actions/runs/" + "9" * 300 + "/attempts/1"
-    now = dt.datetime.now(dt.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([]))
-        .issuer_name(x509.Name([]))
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(minutes=1))
-        .add_extension(
-            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.21"), _der_utf8(uri)), critical=False
-        )
-        .sign(key, hashes.SHA256())
-    )
+    certificate = certificate_with({"1.3.6.1.4.1.57264.1.21": _der_utf8(uri)})
     policy = verify.RunAttempts("https://github.com/octo/app/actions/runs/7/attempts", 1)
     with pytest.raises(VerificationError) as caught:
         policy.verify(certificate)
