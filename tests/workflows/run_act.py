@@ -355,9 +355,6 @@ class World:
             # image, so the Docker end-to-end tests skip there (they share this
             # machine's engine through the socket); `hatch run test` runs them.
             "LOCAL_BASE_IMAGE": "absent/on-github-runners:none",
-            # Each GitHub runner has cores of its own; here the matrix's cells
-            # share this machine's, so `-n auto` starts one worker per cell.
-            "PYTEST_XDIST_AUTO_NUM_WORKERS": "1",
         }
         for version, prefix in self.pythons.items():
             env[f"ACT_PYTHON_{version.replace('.', '_')}"] = prefix
@@ -388,6 +385,10 @@ class World:
         chosen = {"all": [], "newest": versions[-1:], "ends": [versions[0], versions[-1]]}[scenario.cells]
         for cell in chosen:
             argv += ["--matrix", f"python:{cell}"]
+        # Each GitHub runner has cores of its own; here the matrix's cells
+        # share this machine's, so `-n auto` starts this many workers per cell.
+        workers = max(1, (os.cpu_count() or 1) // len(chosen or versions))
+        argv += ["--env", f"PYTEST_XDIST_AUTO_NUM_WORKERS={workers}"]
         started = time.monotonic()
         result = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, check=False)
         run = Run(seconds=time.monotonic() - started, artifacts=artifacts)

@@ -91,6 +91,17 @@ def test_no_expression_inside_run_and_every_run_is_hatch(name):
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
+def test_hatch_is_installed_by_the_runners_python_before_any_setup_python(name):
+    # After setup-python, `python3` is the cell's interpreter: hatch would be
+    # downloaded and installed again into each cell (10-40 s a cell under act).
+    for job_id, job in load(name)["jobs"].items():
+        names = [s.get("run", s.get("uses", "")) for s in job.get("steps", [])]
+        setups = [i for i, n in enumerate(names) if n.startswith("actions/setup-python@")]
+        if setups and INSTALL_HATCH in names:
+            assert names.index(INSTALL_HATCH) < setups[0], f"{name}:{job_id}"
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
 def test_checkouts_never_persist_credentials(name):
     for _, step in steps(name):
         if step.get("uses", "").startswith("actions/checkout@"):

@@ -96,8 +96,12 @@ class AuthorityServer(ThreadingHTTPServer):
         self.authority.write_trust_files()
 
     def start(self) -> AuthorityServer:
-        """Serve in a background thread (tests); ``shutdown`` stops it."""
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        """Serve in a background thread (tests); ``shutdown`` stops it.
+
+        ``shutdown`` waits for the next poll: at the default 0.5 s that wait
+        was most of each signing test's time.
+        """
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         return self
 
 
