@@ -15,6 +15,7 @@ platform is missing (``scripts/local-platform.sh up`` brings it up).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -393,13 +394,17 @@ class World:
         result = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, check=False)
         run = Run(seconds=time.monotonic() - started, artifacts=artifacts)
         lines = []
+        begun: float | None = None  # each line is prefixed with its time into the run
         for line in result.stdout.splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 lines.append(line)
                 continue
-            lines.append(f"[{entry.get('jobID', '')}{_cell(entry)}] {entry.get('msg', '').rstrip()}")
+            at = _seconds(entry.get("time", ""))
+            begun = at if begun is None else begun
+            offset = f"{at - begun:6.1f}s " if at is not None and begun is not None else ""
+            lines.append(f"{offset}[{entry.get('jobID', '')}{_cell(entry)}] {entry.get('msg', '').rstrip()}")
             if "jobResult" in entry:
                 run.jobs[entry["jobID"] + _cell(entry)] = entry["jobResult"]
         run.log = "\n".join(lines) + "\n" + result.stderr
@@ -433,6 +438,16 @@ def _write(method: str, path: str) -> str:
     if match := re.search(r"/issues/comments/(\d+)$", path):
         return f"{method} comment {match.group(1)}"
     return f"{method} {path}"
+
+
+def _seconds(stamp: str) -> float | None:
+    """act's RFC 3339 time (nanoseconds, ``Z``) as a POSIX time; None if absent or odd."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if not match:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    whole = dt.datetime.fromisoformat(match.group(1) + zone).timestamp()
+    return whole + float(f"0.{match.group(2) or 0}")
 
 
 def _cell(entry: dict) -> str:
@@ -865,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RefusedError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    rows, failed = [], False
+    rows, failed, total = [], False, 0.0
     try:
         world.seed()
         chosen = [s for s in SCENARIOS if not args.only or any(o in s.name for o in args.only)]
@@ -882,6 +897,7 @@ def main(argv: list[str] | None = None) -> int:
             posted = ", ".join(_write(m, p) for m, p in new_writes) or "-"
             verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
             rows.append((scenario.name, jobs, posted, ", ".join(pushed) or "-", f"{run.seconds:.0f}", verdict))
+            total += run.seconds
             print(f"<<< {scenario.name}: {verdict} ({run.seconds:.0f}s, log: {work / scenario.slug}.log)", flush=True)
     except RefusedError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -892,6 +908,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | ---: | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    # act alone, scenario by scenario (the table's seconds); the setup before
+    # the first scenario (scratch repository, registry, authority) is not in it.
+    print(f"| total | | | | {total:.0f} | |")
     if args.keep or failed:
         print(f"\nlogs, payloads and artifacts: {work}")
     else:
