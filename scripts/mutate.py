@@ -27,7 +27,11 @@ MODULES = {
     "src/pipeline/image.py": ["tests/pipeline/test_report.py", "tests/pipeline/test_ci_commands.py"],
     "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
     "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_verify_edges.py"],
-    "src/pipeline/trust.py": ["tests/pipeline/test_authority.py", "tests/pipeline/test_verify.py"],
+    "src/pipeline/trust.py": [
+        "tests/pipeline/test_trust.py",
+        "tests/pipeline/test_authority.py",
+        "tests/pipeline/test_verify.py",
+    ],
     "src/pipeline/authority/oidc.py": ["tests/pipeline/test_authority.py"],
     "src/pipeline/authority/merkle.py": ["tests/pipeline/test_authority.py"],
     "plugins/quality_gate/threshold.py": ["tests/plugins/test_outputs.py", "tests/plugins/test_quality_gate.py"],

@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 
+def one_line(text: object, limit: int = 240) -> str:
+    """``text`` as one line of at most ``limit`` characters, never cut mid-word.
+
+    Errors of other libraries (pydantic's above all) span lines and carry whole
+    documents; the entry point prints a message as it is.
+    """
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 class PipelineError(Exception):
     """Base of every error the entry point reports as one line."""
 

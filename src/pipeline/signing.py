@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline import grammar
-from pipeline.errors import CheckFailed, InputError
+from pipeline.errors import CheckFailed, InputError, one_line
 from pipeline.verify import IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1
 
 if TYPE_CHECKING:
@@ -186,6 +186,6 @@ def sign(document: dict[str, Any], trust: Trust, run: Workflow) -> bytes:
         requests.RequestException,
         ValueError,
     ) as error:
-        detail = " ".join(str(error).split())[:200] or "no detail"
+        detail = one_line(error, 200) or "no detail"
         raise CheckFailed(f"signing failed on {trust.describe()}: {type(error).__name__}: {detail}") from None
     return str(bundle.to_json()).encode()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from pipeline.errors import CheckFailed, InputError
+from pipeline.errors import CheckFailed, InputError, one_line
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -53,7 +53,6 @@ class Trust:
         return "Sigstore's public-good instance" + (" (offline root)" if self.offline else "")
 
     def _client_config(self) -> Any:  # noqa: ANN401 - sigstore's ClientTrustConfig
-        from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
         from sigstore.models import ClientTrustConfig  # noqa: PLC0415
 
         if not self.is_local:
@@ -68,17 +67,25 @@ class Trust:
         if reply.status_code != 200:
             raise CheckFailed(f"the local Sigstore authority answered HTTP {reply.status_code} for its trust root")
         try:
+            # pydantic checks the whole document: its errors are ValueErrors.
             return ClientTrustConfig.from_json(reply.text)
-        except (SigstoreError, ValueError) as error:
-            raise CheckFailed(f"the local Sigstore authority's trust root is malformed: {error}") from None
+        except ValueError as error:
+            raise CheckFailed(f"the local Sigstore authority's trust root is malformed: {one_line(error)}") from None
 
     def verifier(self) -> Any:  # noqa: ANN401 - sigstore Verifier
         """The verifier of this instance and no other."""
+        from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
         from sigstore.verify import Verifier  # noqa: PLC0415
 
-        if self.is_local:
-            return Verifier(trusted_root=self._client_config().trusted_root)
-        return _production_verifier(offline=self.offline)
+        if not self.is_local:
+            return _production_verifier(offline=self.offline)
+        config = self._client_config()
+        try:
+            # Well-formed is not enough: a root without a log's or a CT log's key
+            # is refused here, by sigstore, before any bundle is looked at.
+            return Verifier(trusted_root=config.trusted_root)
+        except SigstoreError as error:
+            raise CheckFailed(f"the local Sigstore authority's trust root is unusable: {one_line(error)}") from None
 
     def signing_context(self) -> Any:  # noqa: ANN401 - sigstore SigningContext
         """Fulcio and Rekor of this instance, for sigstore's own signer."""
@@ -107,8 +114,9 @@ class Trust:
         except ValueError:
             document = {}
         if reply.status_code != 200 or not isinstance(document, dict) or not isinstance(document.get("value"), str):
-            message = document.get("message", f"HTTP {reply.status_code}") if isinstance(document, dict) else ""
-            raise CheckFailed(f"the local OIDC issuer refused the token request: {message}")
+            said = document.get("message") if isinstance(document, dict) else None
+            detail = said if isinstance(said, str) and said.strip() else f"HTTP {reply.status_code}, no token"
+            raise CheckFailed(f"the local OIDC issuer refused the token request: {one_line(detail)}")
         try:
             return IdentityToken(document["value"])
         except IdentityError as error:
