@@ -170,7 +170,7 @@ def sign(document: dict[str, Any], trust: Trust, run: Workflow) -> bytes:
     try:
         payload = dsse.Statement(json.dumps(document, separators=(",", ":")).encode())
     except (SigstoreError, ValueError) as error:
-        raise InputError(f"the statement is not a valid in-toto statement: {error}") from None
+        raise InputError(f"the statement is not a valid in-toto statement: {one_line(error)}") from None
     token = trust.identity_token(run.claims())
     try:
         # cache=True: sigstore 4.5's uncached signer makes a new key for every

@@ -101,7 +101,7 @@ class Trust:
             try:
                 raw = detect_credential()
             except IdentityError as error:
-                raise CheckFailed(f"no OIDC token for signing: {error}") from None
+                raise CheckFailed(f"no OIDC token for signing: {one_line(error)}") from None
             if raw is None:
                 raise CheckFailed("no OIDC token for signing (on GitHub the job needs permissions: id-token: write)")
             return IdentityToken(raw)
@@ -120,7 +120,7 @@ class Trust:
         try:
             return IdentityToken(document["value"])
         except IdentityError as error:
-            raise CheckFailed(f"the local OIDC issuer's token is unusable: {error}") from None
+            raise CheckFailed(f"the local OIDC issuer's token is unusable: {one_line(error)}") from None
 
 
 def _production_verifier(*, offline: bool) -> Any:  # noqa: ANN401 - sigstore Verifier

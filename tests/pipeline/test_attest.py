@@ -116,6 +116,20 @@ def test_a_malformed_sbom_is_refused_before_signing(run_variables, tmp_path, cap
     assert run_variables.attestations == {}
 
 
+def test_a_statement_sigstore_would_not_sign_is_one_line_and_nothing_is_asked_of_the_authority():
+    from pipeline import signing  # noqa: PLC0415
+    from pipeline.errors import InputError  # noqa: PLC0415
+    from pipeline.trust import Trust  # noqa: PLC0415
+
+    # Nothing answers on this port: a request to the authority would fail another way.
+    nowhere = Trust(local_url="http://127.0.0.1:9")
+    with pytest.raises(InputError) as caught:
+        signing.sign({"_type": "https://in-toto.io/Statement/v1", "subject": "not a list"}, nowhere, None)
+    message = str(caught.value)
+    assert message.startswith("the statement is not a valid in-toto statement: ")
+    assert "\n" not in message
+
+
 def test_files_are_attested_by_name_and_digest_and_each_verifies(run_variables, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_WORKFLOW_REF", "octo/app/.github/workflows/release.yml@refs/tags/v1.0.0")
     monkeypatch.setenv("GITHUB_REF", "refs/tags/v1.0.0")
