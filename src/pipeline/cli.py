@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pipeline.commands import cd, ci, rel
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, PipelineError, one_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error, limit=None)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

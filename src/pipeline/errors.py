@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 
-def one_line(text: object, limit: int = 240) -> str:
+def one_line(text: object, limit: int | None = 240) -> str:
     """``text`` as one line of at most ``limit`` characters, never cut mid-word.
 
     Errors of other libraries (pydantic's above all) span lines and carry whole
-    documents; the entry point prints a message as it is.
+    documents. ``limit=None`` only joins the lines (the entry point's last
+    guarantee: a message it prints is one line, however it was built).
     """
     flat = " ".join(str(text).split())
-    if len(flat) <= limit:
+    if limit is None or len(flat) <= limit:
         return flat
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 

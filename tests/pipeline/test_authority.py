@@ -562,8 +562,9 @@ def test_on_githubs_instance_the_token_is_the_runners_ambient_one(monkeypatch):
 
 def test_an_unreadable_key_is_named_and_never_replaced(tmp_path):
     (tmp_path / "fulcio.key").write_text("not a key")
-    with pytest.raises(InputError, match=r"the authority key .*fulcio.key cannot be read"):
+    with pytest.raises(InputError, match=r"the authority key .*fulcio.key cannot be read") as caught:
         LocalAuthority(tmp_path, "http://127.0.0.1:1")
+    assert "\n" not in str(caught.value)  # cryptography's report, on one line
     assert (tmp_path / "fulcio.key").read_text() == "not a key"  # a new key would orphan every bundle signed
     assert (
         oct((LocalAuthority(tmp_path / "fresh", "http://127.0.0.1:1").state / "ctlog.key").stat().st_mode)[-3:] == "600"

@@ -24,6 +24,17 @@ def test_interrupt_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "error: interrupted\n"
 
 
+def test_every_error_is_printed_as_one_line_however_it_was_built(monkeypatch, capsys):
+    from pipeline.errors import CheckFailed  # noqa: PLC0415
+
+    def failed(args):
+        raise CheckFailed("a library's report:\n  field x\n    is missing")
+
+    monkeypatch.setattr("pipeline.commands.ci.cmd_pythons", failed)
+    assert main(["pythons"]) == 1
+    assert capsys.readouterr().err == "error: a library's report: field x is missing\n"
+
+
 def test_verify_usage_errors(capsys):
     assert main(["verify", "--offline", "--repository", "o/r", "--ref", "r"]) == 2
     assert main(["verify", "--offline", "--artifact", "x"]) == 2

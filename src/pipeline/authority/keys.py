@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, one_line
 
 
 def load_or_create(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -22,7 +22,7 @@ def load_or_create(path: Path) -> ec.EllipticCurvePrivateKey:
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError) as error:
-            raise InputError(f"the authority key {path} cannot be read: {error}") from None
+            raise InputError(f"the authority key {path} cannot be read: {one_line(error)}") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise InputError(f"the authority key {path} is not an EC key")
         return key
