@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from pipeline.errors import CheckFailed, InputError
+from pipeline.errors import CheckFailed, InputError, one_line
 
 ENV = "test"
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
@@ -37,8 +37,14 @@ def read_matrix(show_json: str | None = None) -> list[str]:
                 timeout=60,
                 env=plain_output_env(os.environ),
             )
+        except subprocess.CalledProcessError as error:
+            # hatch says why (a broken hatch.toml, most often) on its last line.
+            said = (str(error.stderr).strip().splitlines() or ["no message"])[-1]
+            raise InputError(
+                f"cannot read the matrix from hatch: `hatch env show` exited {error.returncode}: {one_line(said)}"
+            ) from None
         except (OSError, subprocess.SubprocessError) as error:
-            raise InputError(f"cannot read the matrix from hatch: {error}") from None
+            raise InputError(f"cannot read the matrix from hatch: {one_line(error)}") from None
         show_json = result.stdout
     try:
         envs = json.loads(show_json)

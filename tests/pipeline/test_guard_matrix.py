@@ -232,3 +232,19 @@ def test_matrix_without_hatch(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(InputError, match="cannot read the matrix from hatch"):
         read_matrix()
+
+
+def test_a_failing_hatch_is_named_with_its_own_reason(tmp_path, monkeypatch):
+    from pipeline.matrix import read_matrix  # noqa: PLC0415
+
+    hatch = tmp_path / "hatch"
+    hatch.write_text(
+        "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\necho 'Error parsing config: hatch.toml line 7' >&2\nexit 1\n"
+    )
+    hatch.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(InputError) as caught:
+        read_matrix()
+    assert str(caught.value) == (
+        "cannot read the matrix from hatch: `hatch env show` exited 1: Error parsing config: hatch.toml line 7"
+    )
