@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import CheckFailed, GitHubError, InputError
+from pipeline.errors import CheckFailed, GitHubError, InputError, one_line
 from pipeline.trust import GITHUB_ISSUER
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def _certificate_claims(certificate: Any) -> dict[str, str]:  # noqa: ANN401 - x
 
 def reason(error: BaseException | str) -> str:
     """One line a person can act on: no raw bytes, never cut mid-word."""
-    text = " ".join(str(error).split())
+    text = one_line(error, limit=None)
     text = re.sub(r"b(['\"])(?:\\.|(?!\1).){40,}?\1", "<bytes>", text)
     known = re.search(r"Unsupported DSSE log entry type: (\S+)", text)
     if known:
@@ -216,9 +216,7 @@ def reason(error: BaseException | str) -> str:
             "its certificate does not chain to a trusted Fulcio root: it was signed by another Sigstore "
             "instance (staging, or GitHub's private instance for private repositories)"
         )
-    if len(text) > MAX_REASON:
-        text = text[:MAX_REASON].rsplit(" ", 1)[0].rstrip(",;:") + " …"
-    return text
+    return one_line(text, MAX_REASON)
 
 
 _FIELD = re.compile(r"validation errors? for \w+\s+([A-Za-z_][\w.]*)|(?:field|key)[ :]+['\"]?([A-Za-z_][\w.]*)")
