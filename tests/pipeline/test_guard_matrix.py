@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
 from pipeline.guard import decide
-from pipeline.matrix import read_matrix, require_pythons
+from pipeline.matrix import missing_pythons, read_matrix, require_pythons
 
 SHA = "c" * 40
 
@@ -146,6 +147,16 @@ def test_an_inactive_pyenv_shim_is_not_an_interpreter(monkeypatch, tmp_path):
     assert "python3.11" not in message.split(". Install", maxsplit=1)[0]
     assert "`pyenv install 3.10 3.12 3.13` then `pyenv global 3.10 3.11 3.12 3.13`" in message
     assert "\n" not in message
+
+
+def test_the_probe_asks_the_interpreter_itself_not_the_environment_around_it(monkeypatch, tmp_path):
+    """A sitecustomize on PYTHONPATH that prints (a debugging aid, a corporate
+    hook) must not turn a working interpreter into "is Python <its output>"."""
+    (tmp_path / "sitecustomize.py").write_text("print('hello from sitecustomize')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    version = "{}.{}".format(*sys.version_info[:2])
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert missing_pythons([version]) == {}
 
 
 def test_pythons_command(capsys, tmp_path, monkeypatch):

@@ -16,10 +16,12 @@ def test_python_dash_m_pipeline_reports_usage_errors_with_status_2():
 
 
 def test_interrupt_is_one_line(monkeypatch, capsys):
-    def interrupted(args):
+    # Inside a command, not the command itself: main's parser is built once per
+    # process and holds the command functions it was built with.
+    def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pipeline.commands.ci.cmd_pythons", interrupted)
+    monkeypatch.setattr("pipeline.matrix.read_matrix", interrupted)
     assert main(["pythons"]) == 1
     assert capsys.readouterr().err == "error: interrupted\n"
 
@@ -27,10 +29,10 @@ def test_interrupt_is_one_line(monkeypatch, capsys):
 def test_every_error_is_printed_as_one_line_however_it_was_built(monkeypatch, capsys):
     from pipeline.errors import CheckFailed  # noqa: PLC0415
 
-    def failed(args):
+    def failed():
         raise CheckFailed("a library's report:\n  field x\n    is missing")
 
-    monkeypatch.setattr("pipeline.commands.ci.cmd_pythons", failed)
+    monkeypatch.setattr("pipeline.matrix.read_matrix", failed)
     assert main(["pythons"]) == 1
     assert capsys.readouterr().err == "error: a library's report: field x is missing\n"
 
