@@ -371,6 +371,10 @@ class World:
             f"ubuntu-24.04={self.runner_image}",
             "--pull=false",
             "--action-offline-mode",
+            # act keeps the container of a failed job running (for a look
+            # inside) unless told otherwise: one more idle container per
+            # expected failure, every run.
+            "--rm",
             "--json",
             "-s",
             f"GITHUB_TOKEN={TOKEN}",
@@ -833,6 +837,26 @@ SCENARIOS = [
 ]
 
 
+def act_containers() -> set[str]:
+    """Names of the containers act has on the engine (running or not)."""
+    listed = subprocess.run(
+        ["docker", "ps", "--all", "--filter", "name=^act-", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return set(listed.stdout.split())
+
+
+def left_behind(before: set[str]) -> list[str]:
+    """The containers a scenario left on the engine, removed so the next starts clean."""
+    left = sorted(act_containers() - before)
+    if left:
+        subprocess.run(["docker", "rm", "--force", *left], capture_output=True, check=False)
+        return [f"left {len(left)} container{'s' if len(left) > 1 else ''} behind ({', '.join(left)[:200]})"]
+    return []
+
+
 def judge(scenario: Scenario, run: Run) -> list[str]:
     """Every expected job with its conclusion (matrix cells all alike), no job unexpected."""
     problems = []
@@ -888,8 +912,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f">>> {scenario.name}", flush=True)
             before = set(world.tags())
             writes_before = len(writes(world))
+            containers = act_containers()
             run = world.act(scenario)
-            problems = judge(scenario, run) + scenario.check(world, run)
+            problems = judge(scenario, run) + scenario.check(world, run) + left_behind(containers)
             new_writes = writes(world)[writes_before:]
             pushed = sorted(set(world.tags()) - before)
             failed |= bool(problems)
