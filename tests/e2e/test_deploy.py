@@ -43,6 +43,21 @@ def local_platform():
         pytest.skip(f"base image {BASE} or registry {REGISTRY} missing: run scripts/local-platform.sh up")
 
 
+def forget_local_names(prefix):
+    """Remove every local tag and pulled digest under ``prefix`` (not the registry's copy).
+
+    Each run names its images afresh; without this the engine would gain a
+    dozen names a run, forever.
+    """
+    listed = sh("docker", "images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}")
+    names = set()
+    for repository, tag, digest in (line.split() for line in listed.splitlines()):
+        if repository.startswith(prefix):
+            names.add(f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}")
+    if names:
+        sh("docker", "rmi", *sorted(names))
+
+
 @pytest.fixture(scope="module")
 def pushed():
     """The working tree's image, pushed to the local registry and removed locally."""
@@ -51,7 +66,8 @@ def pushed():
     sh("docker", "push", "-q", f"{name}:v1")
     digest = registry.resolve(registry.parse_reference(f"{name}:v1")).digest
     sh("docker", "rmi", f"{name}:v1")
-    return name, digest
+    yield name, digest
+    forget_local_names(name)  # and the tests' own names under it (`-ci`, moved tags, pulls)
 
 
 def test_deploy_by_digest_reports_and_comments(pushed, fake_github, tmp_path, capsys):

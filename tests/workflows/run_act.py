@@ -220,6 +220,28 @@ class World:
                 process.terminate()
                 process.wait(timeout=10)
 
+    def forget_images(self) -> None:
+        """Remove the engine's names of images pushed to this run's registry.
+
+        The registry goes with the scratch folder; its names would stay on the
+        engine, ~15 a run, forever.
+        """
+        if not self.registry:
+            return
+        listed = subprocess.run(
+            ["docker", "images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        names = {
+            f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}"
+            for repository, tag, digest in (line.split() for line in listed.stdout.splitlines())
+            if repository.startswith(f"{self.registry}/")
+        }
+        if names:
+            subprocess.run(["docker", "rmi", *sorted(names)], capture_output=True, check=False)
+
     # -- Sigstore -----------------------------------------------------------------
     def start_authority(self) -> None:
         """The local Sigstore authority of this run (fresh keys, empty log), for the attest stand-in and CD."""
@@ -929,6 +951,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         world.stop_api()
+        world.forget_images()
     print("\n| scenario | jobs | API writes | tags pushed | s | verdict |")
     print("| --- | --- | --- | --- | ---: | --- |")
     for row in rows:
