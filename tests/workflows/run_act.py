@@ -7,7 +7,10 @@ with stand-ins only for what GitHub hosts: the third-party actions
 working tree committed into a scratch repository, an event payload as
 GitHub sends it, and the job conclusions and side effects it must have.
 Prints one table; exits 1 when any scenario did not behave, 2 when the
-platform is missing (``scripts/local-platform.sh up`` brings it up).
+platform is missing (``scripts/local-platform.sh up`` brings it up), 130 on
+Ctrl-C. However it ends, it leaves no server, act container or image name
+behind; the scratch folder stays when a scenario failed or the run was
+stopped, and its path is printed.
 
     python tests/workflows/run_act.py [--only NAME ...] [--keep]
 """
@@ -20,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +43,8 @@ REPOSITORY = "octo-org/sample-app"
 REPOSITORY_ID = 424242
 FORK = "someone/sample-app"
 TOKEN = "ghs_act_scenario_token"
+# Seconds act may take to cancel its jobs and remove their containers after Ctrl-C.
+ACT_GRACE = 60
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
 CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
@@ -417,11 +423,26 @@ class World:
         workers = max(1, (os.cpu_count() or 1) // len(chosen or versions))
         argv += ["--env", f"PYTEST_XDIST_AUTO_NUM_WORKERS={workers}"]
         started = time.monotonic()
-        result = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, check=False)
+        with subprocess.Popen(
+            argv, cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                stdout, stderr = process.communicate()
+            except KeyboardInterrupt:
+                # act cancels its jobs and removes their containers, which takes
+                # seconds; subprocess would kill it after 0.25 s and leave them
+                # running. Ctrl-C reaches act too; a SIGINT sent to this process
+                # alone is passed on (a second one changes nothing for act).
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=ACT_GRACE)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
         run = Run(seconds=time.monotonic() - started, artifacts=artifacts)
         lines = []
         begun: float | None = None  # each line is prefixed with its time into the run
-        for line in result.stdout.splitlines():
+        for line in stdout.splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
@@ -433,7 +454,7 @@ class World:
             lines.append(f"{offset}[{entry.get('jobID', '')}{_cell(entry)}] {entry.get('msg', '').rstrip()}")
             if "jobResult" in entry:
                 run.jobs[entry["jobID"] + _cell(entry)] = entry["jobResult"]
-        run.log = "\n".join(lines) + "\n" + result.stderr
+        run.log = "\n".join(lines) + "\n" + stderr
         (self.work / f"{scenario.slug}.log").write_text(run.log, encoding="utf-8")
         return run
 
@@ -909,6 +930,28 @@ def platform() -> tuple[str, str]:
     return runner, base
 
 
+def play(world: World, scenario: Scenario) -> tuple[tuple[str, ...], bool, float]:
+    """One scenario: act, then every check. Its table row, whether it behaved, act's seconds."""
+    print(f">>> {scenario.name}", flush=True)
+    before = set(world.tags())
+    writes_before = len(writes(world))
+    containers = act_containers()
+    try:
+        run = world.act(scenario)
+    except KeyboardInterrupt:
+        left_behind(containers)  # whatever act had no time to remove
+        raise
+    problems = judge(scenario, run) + scenario.check(world, run) + left_behind(containers)
+    new_writes = writes(world)[writes_before:]
+    pushed = sorted(set(world.tags()) - before)
+    jobs = ", ".join(f"{j} {r}" for j, r in sorted(run.jobs.items()) if r != "skipped") or "none ran"
+    posted = ", ".join(_write(m, p) for m, p in new_writes) or "-"
+    verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
+    print(f"<<< {scenario.name}: {verdict} ({run.seconds:.0f}s, log: {world.work / scenario.slug}.log)", flush=True)
+    row = (scenario.name, jobs, posted, ", ".join(pushed) or "-", f"{run.seconds:.0f}", verdict)
+    return row, not problems, run.seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", default=[], help="run the scenarios whose name contains this")
@@ -916,39 +959,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         runner, base = platform()
-        work = Path(tempfile.mkdtemp(prefix="act-scenarios-"))
-        world = World(work, runner, base)
+    except RefusedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="act-scenarios-"))
+    world = World(work, runner, base)
+    rows, failed, total = [], False, 0.0
+    # One try for the setup and the scenarios: whatever stops the run (a
+    # refusal, a failing git, Ctrl-C) stops every server it started.
+    try:
         world.repo.mkdir()
         world.make_repository()
         world.start_api()
         world.start_registry()
         world.start_authority()
-    except (RefusedError, subprocess.CalledProcessError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    rows, failed, total = [], False, 0.0
-    try:
         world.seed()
-        chosen = [s for s in SCENARIOS if not args.only or any(o in s.name for o in args.only)]
-        for scenario in chosen:
-            print(f">>> {scenario.name}", flush=True)
-            before = set(world.tags())
-            writes_before = len(writes(world))
-            containers = act_containers()
-            run = world.act(scenario)
-            problems = judge(scenario, run) + scenario.check(world, run) + left_behind(containers)
-            new_writes = writes(world)[writes_before:]
-            pushed = sorted(set(world.tags()) - before)
-            failed |= bool(problems)
-            jobs = ", ".join(f"{j} {r}" for j, r in sorted(run.jobs.items()) if r != "skipped") or "none ran"
-            posted = ", ".join(_write(m, p) for m, p in new_writes) or "-"
-            verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
-            rows.append((scenario.name, jobs, posted, ", ".join(pushed) or "-", f"{run.seconds:.0f}", verdict))
-            total += run.seconds
-            print(f"<<< {scenario.name}: {verdict} ({run.seconds:.0f}s, log: {work / scenario.slug}.log)", flush=True)
-    except RefusedError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for scenario in [s for s in SCENARIOS if not args.only or any(o in s.name for o in args.only)]:
+            row, ok, seconds = play(world, scenario)
+            rows.append(row)
+            failed |= not ok
+            total += seconds
+    except (RefusedError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}; logs: {work}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"error: interrupted; logs, payloads and artifacts: {work}", file=sys.stderr)
+        return 130
     finally:
         world.stop_api()
         world.forget_images()
