@@ -39,7 +39,7 @@ def read_matrix(show_json: str | None = None) -> list[str]:
             )
         except subprocess.CalledProcessError as error:
             # hatch says why (a broken hatch.toml, most often) on its last line.
-            said = (str(error.stderr).strip().splitlines() or ["no message"])[-1]
+            said = _last_line(str(error.stderr), "no message")
             raise InputError(
                 f"cannot read the matrix from hatch: `hatch env show` exited {error.returncode}: {one_line(said)}"
             ) from None
@@ -64,6 +64,11 @@ def read_matrix(show_json: str | None = None) -> list[str]:
     return versions
 
 
+def _last_line(stderr: str, default: str) -> str:
+    """Where a failing program says why: the last line of its stderr."""
+    return (stderr.strip().splitlines() or [default])[-1]
+
+
 def _problem(version: str) -> str:
     """Why ``pythonX.Y`` is not usable ("" when it runs and is that version).
 
@@ -86,8 +91,7 @@ def _problem(version: str) -> str:
     except (OSError, subprocess.SubprocessError) as error:
         return f"{exe} does not run ({type(error).__name__})"
     if probe.returncode != 0:
-        last = (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1][:120]
-        return f"{exe} does not run: {last}"
+        return f"{exe} does not run: {_last_line(probe.stderr, f'exit {probe.returncode}')[:120]}"
     if probe.stdout.strip() != version:
         return f"{exe} is Python {probe.stdout.strip()[:10]}"
     return ""
