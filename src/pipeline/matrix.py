@@ -91,7 +91,7 @@ def _problem(version: str) -> str:
     except (OSError, subprocess.SubprocessError) as error:
         return f"{exe} does not run ({type(error).__name__})"
     if probe.returncode != 0:
-        return f"{exe} does not run: {_last_line(probe.stderr, f'exit {probe.returncode}')[:120]}"
+        return f"{exe} does not run: {one_line(_last_line(probe.stderr, f'exit {probe.returncode}'), 120)}"
     if probe.stdout.strip() != version:
         return f"{exe} is Python {probe.stdout.strip()[:10]}"
     return ""

@@ -149,6 +149,15 @@ def test_an_inactive_pyenv_shim_is_not_an_interpreter(monkeypatch, tmp_path):
     assert "\n" not in message
 
 
+def test_a_long_complaint_of_a_broken_interpreter_is_cut_between_words(monkeypatch, tmp_path):
+    complaint = "error while loading shared libraries: " + "libpython3.12.so.1.0 " * 10
+    fake_python(tmp_path, "3.12", f'#!/bin/sh\necho "{complaint}" >&2\nexit 127\n')
+    monkeypatch.setenv("PATH", str(tmp_path))
+    why = missing_pythons(["3.12"])["3.12"]
+    assert why.startswith(f"{tmp_path / 'python3.12'} does not run: error while loading shared libraries: libpython")
+    assert why.endswith("libpython3.12.so.1.0 …")
+
+
 def test_the_probe_asks_the_interpreter_itself_not_the_environment_around_it(monkeypatch, tmp_path):
     """A sitecustomize on PYTHONPATH that prints (a debugging aid, a corporate
     hook) must not turn a working interpreter into "is Python <its output>"."""
