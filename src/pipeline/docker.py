@@ -8,7 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from pipeline.errors import CheckFailed
+from pipeline.errors import CheckFailed, last_line, one_line
 
 #: How long ``docker version`` may take before the engine counts as absent.
 ENGINE_TIMEOUT = 10.0
@@ -69,8 +69,8 @@ def docker(*args: str, timeout: float = 300, check: bool = True) -> Run:
         return Run(argv, -1, _text(error.stdout), _text(error.stderr), time.monotonic() - started, True)
     run = Run(argv, result.returncode, result.stdout, result.stderr, time.monotonic() - started)
     if check and run.exit_code != 0:
-        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
-        raise CheckFailed(f"docker {args[0]} failed (exit {run.exit_code}): {last[:300]}")
+        said = one_line(last_line(run.stderr, "no message"), 300)
+        raise CheckFailed(f"docker {args[0]} failed (exit {run.exit_code}): {said}")
     return run
 
 

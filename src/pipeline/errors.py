@@ -16,6 +16,11 @@ def one_line(text: object, limit: int | None = 240) -> str:
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
+def last_line(stderr: str, default: str) -> str:
+    """Where a failing program (hatch, docker, an interpreter) says why: its last stderr line."""
+    return (stderr.strip().splitlines() or [default])[-1]
+
+
 class PipelineError(Exception):
     """Base of every error the entry point reports as one line."""
 

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from pipeline.errors import CheckFailed, InputError, one_line
+from pipeline.errors import CheckFailed, InputError, last_line, one_line
 
 ENV = "test"
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
@@ -39,7 +39,7 @@ def read_matrix(show_json: str | None = None) -> list[str]:
             )
         except subprocess.CalledProcessError as error:
             # hatch says why (a broken hatch.toml, most often) on its last line.
-            said = _last_line(str(error.stderr), "no message")
+            said = last_line(str(error.stderr), "no message")
             raise InputError(
                 f"cannot read the matrix from hatch: `hatch env show` exited {error.returncode}: {one_line(said)}"
             ) from None
@@ -64,11 +64,6 @@ def read_matrix(show_json: str | None = None) -> list[str]:
     return versions
 
 
-def _last_line(stderr: str, default: str) -> str:
-    """Where a failing program says why: the last line of its stderr."""
-    return (stderr.strip().splitlines() or [default])[-1]
-
-
 def _problem(version: str) -> str:
     """Why ``pythonX.Y`` is not usable ("" when it runs and is that version).
 
@@ -91,7 +86,7 @@ def _problem(version: str) -> str:
     except (OSError, subprocess.SubprocessError) as error:
         return f"{exe} does not run ({type(error).__name__})"
     if probe.returncode != 0:
-        return f"{exe} does not run: {one_line(_last_line(probe.stderr, f'exit {probe.returncode}'), 120)}"
+        return f"{exe} does not run: {one_line(last_line(probe.stderr, f'exit {probe.returncode}'), 120)}"
     if probe.stdout.strip() != version:
         return f"{exe} is Python {probe.stdout.strip()[:10]}"
     return ""

@@ -33,3 +33,14 @@ def test_docker_engine_that_hangs(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(docker, "ENGINE_TIMEOUT", 0.2)
     assert docker.available() == "the Docker engine does not answer (timeout)"
+
+
+def test_a_long_docker_error_is_cut_between_words(tmp_path, monkeypatch):
+    complaint = "failed to solve: " + "layer sha256:0123456789abcdef not found " * 12
+    fake_tool(tmp_path, "docker", f'echo "{complaint}" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CheckFailed) as raised:
+        docker.docker("build", ".")
+    message = str(raised.value)
+    assert message.startswith("docker build failed (exit 1): failed to solve: layer sha256:0123456789abcdef")
+    assert message.endswith("not found …")
