@@ -255,8 +255,6 @@ def test_matrix_without_hatch(tmp_path, monkeypatch):
 
 
 def test_a_failing_hatch_is_named_with_its_own_reason(tmp_path, monkeypatch):
-    from pipeline.matrix import read_matrix  # noqa: PLC0415
-
     hatch = tmp_path / "hatch"
     hatch.write_text(
         "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\necho 'Error parsing config: hatch.toml line 7' >&2\nexit 1\n"
