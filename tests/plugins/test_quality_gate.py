@@ -6,7 +6,6 @@ process of their own (the exit status and stderr of a usage error, an
 interrupt, xdist workers, a real console run) use ``run_as_user``.
 """
 
-import gc
 import json
 import os
 import subprocess
@@ -38,13 +37,7 @@ def coverage_cli(pytester, *args):
     """coverage.py's own command line, in-process, on the project's data: the reference figures."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(pytester.path)
-        status = coverage.cmdline.main(list(args))
-    # The command leaves its SQLite connection to the garbage collector; close
-    # it now, or its ResourceWarning lands in whichever test runs next.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-    return status
+        return coverage.cmdline.main(list(args))
 
 
 def test_passes_when_coverage_reaches_the_threshold(pytester, project, gate_json):
