@@ -7,9 +7,11 @@ ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-# The build backend in its own layer: a change to src/ does not reinstall it.
+# The build backend in its own layer (a change to src/ does not reinstall it),
+# from its hashed lock: every package pinned, every file checked.
+COPY .github/build-requirements.txt /tmp/build-requirements.txt
 RUN python3 -m venv /opt/build \
- && /opt/build/bin/pip install --quiet hatchling==1.33.0
+ && /opt/build/bin/pip install --quiet --require-hashes --no-deps -r /tmp/build-requirements.txt
 COPY pyproject.toml README.md LICENSE ./
 COPY src/sample_app ./src/sample_app
 # The app's venv has no pip, no setuptools: the wheel goes in with the build

@@ -7,17 +7,17 @@ the tags the helpers computed, describe by digest" is one code path.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import re
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline import docker
-from pipeline.errors import CheckFailed, InputError
-from pipeline.grammar import TAG
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pipeline.errors import CheckFailed, InputError, one_line
+from pipeline.grammar import DIGEST, TAG
 
 
 def build(
@@ -53,24 +53,33 @@ def build(
     docker.docker(*args, context, timeout=1800)
 
 
-def commit_time(revision: str) -> str:
+def _git(context: str, *args: str) -> str:
+    """One git query in the build context; "" outside a checkout or on any failure."""
+    try:
+        return subprocess.run(
+            ["git", "-C", context, *args],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def checked_out_commit(context: str = ".") -> str:
+    """The commit the build context holds (what the image is built from), or ""."""
+    sha = _git(context, "rev-parse", "--verify", "HEAD^{commit}")
+    return sha if re.fullmatch(r"[0-9a-f]{40}", sha) else ""
+
+
+def commit_time(revision: str, context: str = ".") -> str:
     """The commit's time (RFC 3339, UTC) for the image's ``created`` label.
 
     ``SOURCE_DATE_EPOCH`` wins, as in every reproducible build; then git;
     outside a checkout, "" (the Dockerfile's "unknown").
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if not epoch:
-        try:
-            epoch = subprocess.run(
-                ["git", "show", "-s", "--format=%ct", revision or "HEAD"],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=10,
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "") or _git(context, "show", "-s", "--format=%ct", revision or "HEAD")
     if not epoch.isdigit():
         return ""
     return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -130,3 +139,75 @@ def sbom(source: str, output: Path, *, insecure_registry: bool = False) -> int:
     if isinstance(count, Missing):
         raise CheckFailed(f"syft wrote no usable SBOM: {count.reason}")
     return count
+
+
+@dataclass(frozen=True)
+class Archive:
+    """An image handed from the job that built it to the job that pushes it.
+
+    ``sha256`` is the archive file's digest and ``image_id`` the image's
+    config digest: the pushing job trusts neither the file nor the job that
+    made it, only that the bytes it loads are the bytes that job declared.
+    """
+
+    path: Path
+    sha256: str
+    image_id: str
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(f"cannot read the image archive {path}: {error.strerror or error}") from None
+    return digest.hexdigest()
+
+
+def save(reference: str, output: Path) -> Archive:
+    """``docker save`` the image by its ID (no tag travels with it) into ``output``.
+
+    Docker 25 and newer write an OCI image layout into the tar (GitHub's
+    runners); older engines write docker's own layout. Either way the file's
+    digest, not its format, is what the pushing job checks.
+    """
+    image_id = docker.docker("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()
+    if not DIGEST.fullmatch(image_id):
+        raise CheckFailed(f"docker gave no image ID for {reference[:150]}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    docker.docker("save", "--output", str(output), image_id, timeout=900)
+    return Archive(output, _file_sha256(output), image_id)
+
+
+def load(path: Path, sha256: str, image_id: str) -> str:
+    """Load an archive only if it is byte for byte the one declared; return its image ID.
+
+    The digest is checked before docker reads a byte, and the image that
+    comes out must be the declared one: an archive swapped between the jobs,
+    or one holding another image, is refused and nothing is loaded or pushed.
+    """
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise InputError(f"the archive digest must be 64 lowercase hex digits, not {sha256[:80]!r}")
+    if not DIGEST.fullmatch(image_id):
+        raise InputError(f"the image ID must be sha256:<64 hex>, not {image_id[:80]!r}")
+    found = _file_sha256(path)
+    if found != sha256:
+        raise CheckFailed(
+            f"refused: the image archive {path.name} has sha256 {found}, not {sha256} as the build job declared"
+        )
+    loaded = docker.docker("load", "--quiet", "--input", str(path), timeout=900).stdout
+    ids = re.findall(r"Loaded image ID: (sha256:[0-9a-f]{64})", loaded)
+    if ids != [image_id]:
+        got = ", ".join(ids) or one_line(loaded, 120) or "nothing"
+        raise CheckFailed(f"refused: the image archive holds {got}, not the declared image {image_id}")
+    return image_id
+
+
+def tag(image_id: str, references: list[str]) -> None:
+    """Name a loaded image with the tags the pushing job computed itself."""
+    for ref in references:
+        if not TAG.fullmatch(ref.rsplit(":", 1)[-1]):
+            raise InputError(f"not a valid image reference: {ref[:150]!r}")
+        docker.docker("tag", image_id, ref)

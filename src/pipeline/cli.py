@@ -74,9 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host-network", action="store_true", help="build with --network host ($IMAGE_BUILD_NETWORK=host)")
     p.set_defaults(func=ci.cmd_image_build)
 
+    p = sub.add_parser("image-save", help="save the built image as an archive for the job that pushes")
+    p.add_argument("--plan", default="reports/image-plan.json")
+    p.add_argument("--output", default="reports/image.tar")
+    p.set_defaults(func=ci.cmd_image_save)
+
     p = sub.add_parser("image-push", help="push when allowed; write the image JSON")
     p.add_argument("--plan", default="reports/image-plan.json")
     p.add_argument("--output", default="reports/image.json")
+    p.add_argument("--archive", default="", help="load the image from this archive (image-save) first")
+    p.add_argument("--archive-sha256", default="", help="the archive's declared sha256 (64 hex)")
+    p.add_argument("--image-id", default="", help="the image's declared ID (sha256:...)")
     p.set_defaults(func=ci.cmd_image_push)
 
     p = sub.add_parser("attest", help="sign provenance (or an SBOM) of an image digest or files as this run")
@@ -174,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=rel.cmd_release_promote)
 
     p = sub.add_parser("release-build", help="wheel and sdist, reproducible, metadata checked")
-    p.add_argument("--output", default="dist")
+    p.add_argument("--output", default="dist", help="the distributions (only they: what PyPI takes)")
+    p.add_argument("--sums", default="checksums/SHA256SUMS", help="their SHA256SUMS")
     p.set_defaults(func=rel.cmd_release_build)
 
     p = sub.add_parser("sbom-dist", help="CycloneDX SBOM of the distribution files")

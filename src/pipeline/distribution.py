@@ -70,23 +70,32 @@ def check_metadata(path: Path) -> str:
 
 
 def build_distributions(out: Path, epoch: str) -> list[Path]:
-    """``hatch build`` of the wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``)."""
+    """The wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``), by the locked backend.
+
+    hatchling runs from the environment this runs in (the helpers
+    environment's hashed lock), never from a build environment resolved at
+    build time: ``hatch build`` would install an unhashed hatchling and its
+    unpinned dependencies, and the release attests what they produce.
+    """
     import os  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
 
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("sample_app-*"):
         old.unlink()
-    hatch = shutil.which("hatch") or "hatch"
-    # Not the environment this runs in (a test matrix environment is no builder):
-    # hatch picks its own build environment when none is active.
-    env = {k: v for k, v in os.environ.items() if k != "HATCH_ENV_ACTIVE"}
-    env["SOURCE_DATE_EPOCH"] = epoch
+    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
     result = subprocess.run(
-        [hatch, "build", "-t", "wheel", "-t", "sdist", str(out)], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-t", "sdist", "-d", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if result.returncode != 0:
-        raise CheckFailed(f"hatch build failed (exit {result.returncode}): {result.stderr.strip()[-300:]}")
+        from pipeline.errors import last_line, one_line  # noqa: PLC0415
+
+        why = one_line(last_line(result.stderr, "no message"), 300)
+        raise CheckFailed(f"hatchling build failed (exit {result.returncode}): {why}")
     return sorted(out.glob("sample_app-*"))
 
 
@@ -103,8 +112,12 @@ def commit_epoch(revision: str = "HEAD") -> str:
     return str(int(moment.timestamp()))
 
 
-def build_release(out: Path, epoch: str) -> str:
-    """Wheel and sdist, metadata checked, ``SHA256SUMS`` written; returns its text."""
+def build_release(out: Path, epoch: str, sums_file: Path | None = None) -> str:
+    """Wheel and sdist, metadata checked, ``SHA256SUMS`` written; returns its text.
+
+    ``sums_file`` lies outside ``out`` in the release: ``out`` then holds the
+    distributions only, which is what PyPI's publishing action accepts.
+    """
     import hashlib  # noqa: PLC0415
 
     files = build_distributions(out, epoch)
@@ -112,7 +125,9 @@ def build_release(out: Path, epoch: str) -> str:
     if len(files) != 2 or problems:
         raise CheckFailed("; ".join(problems) or f"expected a wheel and an sdist, got {[f.name for f in files]}")
     sums = "".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n" for f in files)
-    (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    target = sums_file or out / "SHA256SUMS"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(sums, encoding="utf-8")
     return sums
 
 

@@ -239,7 +239,10 @@ def test_build_push_and_sbom_through_the_ci_commands(pushed, tmp_path, monkeypat
     image = json.loads(image_json.read_text())
     assert image["digest"] == registry.resolve(registry.parse_reference(f"{name}-ci:main")).digest
     labels = json.loads(sh("docker", "image", "inspect", "--format", "{{json .Config.Labels}}", f"{name}-ci:main"))
-    assert labels["org.opencontainers.image.revision"] == SHA
+    # What was built: the checked-out commit (a PR's merge commit), not the plan's sha- tag.
+    head = sh("git", "-C", str(ROOT), "rev-parse", "HEAD").strip()
+    assert labels["org.opencontainers.image.revision"] == head
+    assert labels["org.opencontainers.image.created"] != "unknown"
     assert labels["org.opencontainers.image.licenses"] == "MIT"
     assert main(["sbom", "--image-json", str(image_json), "--output", str(sbom_json), "--insecure-registry"]) == 0
     components = json.loads(sbom_json.read_text())["components"]

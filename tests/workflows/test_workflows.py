@@ -115,6 +115,16 @@ def test_concurrency_cancels_superseded_prs_only(name):
     assert "pull_request" in concurrency["cancel-in-progress"]
 
 
+def test_every_commit_of_main_gets_its_own_ci_run():
+    # GitHub keeps one pending run per concurrency group and cancels the older
+    # pending one: with a group per branch, quick pushes to main skip commits,
+    # which then have no image and can never be released.
+    group = load("ci.yml")["concurrency"]["group"]
+    assert "github.sha" in group
+    assert "github.ref" not in group
+    assert "pull_request.number" in group
+
+
 def test_a_release_is_never_cancelled_half_way():
     concurrency = load("release.yml")["concurrency"]
     assert concurrency == {"group": "release-${{ github.ref }}", "cancel-in-progress": False}
@@ -296,15 +306,156 @@ def test_coverage_is_combined_on_the_measured_code_not_in_the_write_token_job():
     assert "combine" not in text("ci.yml").split("  report:")[1].split("  all-green:")[0]
 
 
-def test_jobs_with_a_write_token_run_only_the_locked_helpers():
+def trusted_output(name, job_name, job):
+    """Whether others rely on what the job makes: it holds a write token, or it is CD or the release."""
+    grants = job.get("permissions", {})
+    return name != "ci.yml" or any(level == "write" for level in grants.values())
+
+
+def test_every_job_whose_output_is_trusted_runs_only_the_locked_helpers():
+    # CD's deploy and the release's check and build once ran the default
+    # (unlocked) environment: every package there is resolved at run time.
+    checked = 0
     for name in WORKFLOWS:
         for job_name, job in load(name)["jobs"].items():
-            grants = job.get("permissions", {})
-            writes = [scope for scope, level in grants.items() if level == "write" and scope != "id-token"]
             runs = [s["run"] for s in job.get("steps", []) if "run" in s and s["run"] != INSTALL_HATCH]
-            if writes:
+            if trusted_output(name, job_name, job):
+                checked += 1
                 for run in runs:
                     assert run.startswith("hatch run helpers:ci "), f"{name}:{job_name} runs {run!r}"
+    assert checked >= 12
+
+
+# The refs a job may check out when it must not run a pull request's code:
+# the base branch's commit for a PR, the commit itself for a push to main.
+TRUSTED_REFS = {"${{ github.event.pull_request.base.sha || github.sha }}"}
+
+
+def pr_code_next_to_a_token(workflow):
+    """Each job of a pull_request workflow that holds a write grant or id-token and runs the PR's code.
+
+    A job runs the PR's code when it checks out the PR (a checkout without
+    a trusted ``ref``), uses a local action (``uses: ./``), or has a ``run``
+    step with no trusted checkout before it.
+    """
+    problems = []
+    on = workflow["on"]
+    if "pull_request" not in (on if isinstance(on, (dict, list)) else [on]):
+        return problems
+    for job_name, job in workflow["jobs"].items():
+        grants = job.get("permissions", {})
+        if not any(level == "write" for level in grants.values()):
+            continue
+        trusted_checkout = False
+        for step in job.get("steps", []):
+            uses = step.get("uses", "")
+            if uses.startswith("./"):
+                problems.append(f"{job_name}: uses the PR's local action {uses}")
+            elif uses.startswith("actions/checkout@"):
+                ref = (step.get("with") or {}).get("ref", "")
+                if ref in TRUSTED_REFS:
+                    trusted_checkout = True
+                else:
+                    problems.append(f"{job_name}: checks out {ref or 'the PR'} next to {sorted(grants)}")
+            elif "run" in step and not trusted_checkout:
+                problems.append(f"{job_name}: runs {step['run'][:40]!r} with no trusted checkout before it")
+    return problems
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_no_job_with_a_write_token_or_an_oidc_token_runs_the_prs_code(name):
+    assert pr_code_next_to_a_token(load(name)) == []
+
+
+@pytest.mark.parametrize(
+    ("job", "change", "found"),
+    [
+        ("image", lambda job: job["steps"][0]["with"].pop("ref"), "image: checks out the PR"),
+        ("build", lambda job: job["permissions"].update(packages="write"), "build: checks out the PR"),
+        ("attest", lambda job: job["steps"].insert(0, {"run": "hatch run helpers:ci x"}), "attest: runs"),
+        ("report", lambda job: job["steps"].insert(0, {"uses": "./.github/actions/x"}), "report: uses the PR's"),
+        ("scan", lambda job: job["permissions"].update({"id-token": "write"}) or job["steps"].insert(
+            0, {"uses": "actions/checkout@" + "0" * 40, "with": {"persist-credentials": False}}
+        ), "scan: checks out the PR"),
+    ],
+)
+def test_the_structural_check_finds_pr_code_next_to_a_token(job, change, found):
+    ci = load("ci.yml")
+    change(ci["jobs"][job])
+    problems = pr_code_next_to_a_token(ci)
+    assert any(p.startswith(found) for p in problems), problems
+
+
+def test_the_prs_image_is_built_read_only_and_pushed_by_trusted_code_from_its_archive():
+    jobs = load("ci.yml")["jobs"]
+    build, image = jobs["build"], jobs["image"]
+    assert build["permissions"] == {"contents": "read"}
+    assert not [s for s in build["steps"] if s.get("uses", "").startswith("docker/login-action@")]
+    runs = [s.get("run", "") for s in build["steps"]]
+    assert "hatch run helpers:ci image-build" in runs
+    assert any(r.startswith("hatch run helpers:ci image-save ") for r in runs)
+    assert set(build["outputs"]) == {"archive-sha256", "image-id"}
+    assert "build" in image["needs"]
+    assert image["permissions"]["packages"] == "write"
+    assert image["steps"][0]["with"]["ref"] in TRUSTED_REFS
+    push = next(s for s in image["steps"] if s.get("id") == "push")
+    assert "--archive-sha256" in push["run"]
+    assert push["env"]["ARCHIVE_SHA256"] == "${{ needs.build.outputs.archive-sha256 }}"
+    assert not [s for s in image["steps"] if s.get("run") == "hatch run helpers:ci image-build"]
+    # The report does not download the archive: it is the push job's input, not data for the report.
+    report_download = next(s for s in jobs["report"]["steps"] if s.get("uses", "").startswith("actions/download-"))
+    assert "image-archive" not in report_download["with"].get("pattern", "*")
+    assert report_download["with"].get("pattern")
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_upload_survives_a_re_run_of_its_job(name):
+    # upload-artifact refuses a second artifact of the same name by default,
+    # and a re-run of a failed job (a matrix cell) uploads again.
+    uploads = [(j, s) for j, s in steps(name) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert uploads
+    for job_name, step in uploads:
+        assert step["with"].get("overwrite") is True, f"{name}:{job_name} uploads {step['with']['name']}"
+
+
+def test_pypi_gets_the_distributions_only():
+    release = load("release.yml")["jobs"]
+    build = next(s for s in release["build"]["steps"] if "release-build" in s.get("run", ""))
+    assert "--output dist " in build["run"]
+    assert "--sums checksums/SHA256SUMS" in build["run"]
+    publish = next(s for s in release["pypi"]["steps"] if s.get("uses", "").startswith("pypa/"))
+    assert publish["with"]["packages-dir"].endswith("/release/dist")
+
+
+def test_the_release_verifies_the_image_for_the_tags_commit():
+    step = next(s for s in load("release.yml")["jobs"]["check"]["steps"] if " verify " in s.get("run", ""))
+    assert '--commit "${GITHUB_SHA}"' in step["run"]
+
+
+def test_the_dockerfile_installs_only_hashed_or_local_packages():
+    installs = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if re.search(r"pip\b.*\binstall\b", line)
+    ]
+    assert installs
+    for line in installs:
+        assert "--require-hashes" in line or "--no-index" in line, line
+    assert "!.github/build-requirements.txt" in (ROOT / ".dockerignore").read_text()
+
+
+def test_dependabot_covers_every_lock_file():
+    import subprocess  # noqa: PLC0415
+
+    listed = subprocess.run(
+        ["git", "ls-files", "*requirements*.txt"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert listed
+    dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    pip = next(u for u in dependabot["updates"] if u["package-ecosystem"] == "pip")
+    folders = set(pip["directories"])
+    for lock in listed:
+        assert "/" + str(Path(lock).parent).replace(".", "").strip("/") in folders | {"/"} or (
+            f"/{Path(lock).parent}" in folders
+        ), f"{lock} is not covered by Dependabot"
 
 
 def test_the_helpers_environment_is_locked_with_hashes():
@@ -316,9 +467,21 @@ def test_the_helpers_environment_is_locked_with_hashes():
     assert hatch["scripts"]["ci"][0] == "locked"
 
 
+def group_requirements(groups, name):
+    """The group's requirements, with its included groups'."""
+    found = []
+    for item in groups[name]:
+        found += group_requirements(groups, item["include-group"]) if isinstance(item, dict) else [item]
+    return found
+
+
 @pytest.mark.parametrize(
     ("group", "lock"),
-    [("helpers", ".github/helpers-requirements.txt"), ("workflows", "tests/workflows/act-requirements.txt")],
+    [
+        ("helpers", ".github/helpers-requirements.txt"),
+        ("build", ".github/build-requirements.txt"),
+        ("workflows", "tests/workflows/act-requirements.txt"),
+    ],
 )
 def test_locked_tools_pin_and_hash_what_their_group_names(group, lock):
     lock = (ROOT / lock).read_text()
@@ -326,8 +489,8 @@ def test_locked_tools_pin_and_hash_what_their_group_names(group, lock):
     assert pins
     for block in lock.split("==")[1:]:
         assert "--hash=sha256:" in block
-    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"][group]
-    for requirement in group:
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    for requirement in group_requirements(groups, group):
         name, version = requirement.split("==")
         assert f"{name}=={version} " in lock, f"{requirement} is not what the lock pins"
 

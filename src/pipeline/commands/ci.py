@@ -93,34 +93,67 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_image_build(args: argparse.Namespace) -> int:
-    """Build the image once, with every planned tag."""
+    """Build the image once, with every planned tag, labelled with the commit it was built from.
+
+    The revision and created labels name the checked-out commit: for a pull
+    request that is GitHub's merge commit, whose content the image holds,
+    not the PR's head (which the ``sha-`` tag names, for CD to find it).
+    """
     from pipeline import build  # noqa: PLC0415
     from sample_app import __version__  # noqa: PLC0415
 
     settings = common.settings()
     plan = jobfiles.read_plan(Path(args.plan))
-    refs, sha = list(plan.references), plan.sha
+    refs = list(plan.references)
+    revision = build.checked_out_commit(args.context) or settings.sha or plan.sha
     source = f"{settings.server_url}/{settings.repository}" if settings.repository else ""
     build.build(
         refs,
         args.context,
         base=args.base or settings.base_image,
-        revision=sha,
+        revision=revision,
         source=source,
         version=__version__,
         host_network=args.host_network or settings.build_network == "host",
-        created=build.commit_time(sha),
+        created=build.commit_time(revision, args.context),
     )
-    print(f"built {', '.join(refs)}")
+    print(f"built {', '.join(refs)} from {revision[:12]}")
     return 0
 
 
-def cmd_image_push(args: argparse.Namespace) -> int:
-    """Push when the plan allows it; write the image JSON either way."""
+def cmd_image_save(args: argparse.Namespace) -> int:
+    """Hand the built image on as an archive: its file digest and image ID as step outputs.
+
+    The job that builds runs the PR's code with a read-only token; the job
+    that pushes runs only trusted code and loads exactly these bytes.
+    """
     from pipeline import build  # noqa: PLC0415
 
     settings = common.settings()
     plan = jobfiles.read_plan(Path(args.plan))
+    archive = build.save(plan.references[0], Path(args.output))
+    actions.set_outputs(settings.output, {"archive-sha256": archive.sha256, "image-id": archive.image_id})
+    print(f"saved {archive.image_id} to {archive.path} (sha256 {archive.sha256})")
+    return 0
+
+
+def cmd_image_push(args: argparse.Namespace) -> int:
+    """Push when the plan allows it; write the image JSON either way.
+
+    With ``--archive`` the image comes from the build job's archive, loaded
+    only if its digest and image ID are the declared ones, and is named here
+    with this job's own plan: the job that built it chose no tag that is pushed.
+    """
+    from pipeline import build  # noqa: PLC0415
+
+    settings = common.settings()
+    plan = jobfiles.read_plan(Path(args.plan))
+    if args.archive:
+        image_id = build.load(Path(args.archive), args.archive_sha256, args.image_id)
+        build.tag(image_id, list(plan.references))
+        print(f"loaded {image_id} from {args.archive} (sha256 {args.archive_sha256})")
+    elif args.archive_sha256 or args.image_id:
+        raise InputError("--archive-sha256 and --image-id describe an --archive: give it too")
     digest = build.push(list(plan.references)) if plan.push else ""
     tags = tuple(r.rsplit(":", 1)[1] for r in plan.references)
     jobfiles.write_image(Path(args.output), jobfiles.ImageFacts(plan.name, tags, digest, plan.push, plan.reason))

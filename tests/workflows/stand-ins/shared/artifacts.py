@@ -9,6 +9,7 @@ put first on PATH, as the real actions run on the runner's Node.
 import fnmatch
 import glob
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -45,7 +46,9 @@ def upload() -> None:
         fail(f"artifact name {name!r} is not valid")
     target = store() / name
     if target.exists():
-        fail(f"an artifact named {name!r} already exists in this run (names are unique, as on GitHub)")
+        if os.environ.get("OVERWRITE", "false") != "true":
+            fail(f"an artifact named {name!r} already exists in this run (names are unique, as on GitHub)")
+        shutil.rmtree(target)
     patterns = [line.strip() for line in os.environ["PATTERNS"].splitlines() if line.strip()]
     files = matched(patterns, os.environ.get("HIDDEN", "false") == "true")
     if not files:
@@ -63,6 +66,15 @@ def upload() -> None:
     print(f"upload-artifact stand-in: {name}: {len(files)} file(s)")
 
 
+def braces(pattern: str) -> list[str]:
+    """minimatch's brace expansion (``{a,b-*}``), which the real action's patterns have."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    return [x for part in match.group(1).split(",") for x in braces(head + part + tail)]
+
+
 def download() -> None:
     name, dest = os.environ["NAME"], Path(os.path.expanduser(os.environ.get("DEST") or "."))
     root = store()
@@ -72,8 +84,12 @@ def download() -> None:
             fail(f"unable to download artifact(s): artifact not found: {name}")
     else:
         merge = os.environ.get("MERGE", "false") == "true"
-        pattern = os.environ.get("PATTERN") or "*"
-        folders = [p for p in sorted(root.iterdir()) if p.is_dir() and fnmatch.fnmatchcase(p.name, pattern)]
+        patterns = braces(os.environ.get("PATTERN") or "*")
+        folders = [
+            p
+            for p in sorted(root.iterdir())
+            if p.is_dir() and any(fnmatch.fnmatchcase(p.name, pattern) for pattern in patterns)
+        ]
         sources = [(p, dest if merge else dest / p.name) for p in folders]
     for source, target in sources:
         shutil.copytree(source, target, dirs_exist_ok=True)
