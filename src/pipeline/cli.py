@@ -34,6 +34,11 @@ def _verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", default="", help="the run that must have signed")
     parser.add_argument("--run-attempt", default="1")
     parser.add_argument(
+        "--commit",
+        default="",
+        help="the full SHA the certificate's source commit must be (deploy: default --sha's; verify: not pinned)",
+    )
+    parser.add_argument(
         "--issuer", default=None, help="OIDC issuer (default: the trusted instance's; GitHub's unless $LOCAL_SIGSTORE)"
     )
     parser.add_argument(
@@ -197,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repository", default="", help="owner/name (default $GITHUB_REPOSITORY)")
     p.add_argument("--signer-workflow", default=".github/workflows/release.yml")
     p.add_argument("--ref", default="", help="default refs/tags/<tag>")
+    p.add_argument(
+        "--commit",
+        default="",
+        help="the tag's commit, which every certificate must name (default: git rev-parse <tag>^{commit} here)",
+    )
     p.add_argument("--offline", action="store_true", help="trust root from the sigstore package")
     p.set_defaults(func=rel.cmd_verify_release)
 

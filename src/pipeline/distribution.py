@@ -5,7 +5,8 @@ Operations the release commands and the local release dry run share.
 
 from __future__ import annotations
 
-import hashlib
+import os
+import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,36 +153,171 @@ def sbom(folder: Path, output: Path) -> int:
         return build.sbom(f"dir:{scratch}", output)
 
 
-def verify_assets(folder: Path, tag: str, expected: Expectations, trust: Trust) -> list[tuple[str, str]]:
-    """``(name, sha256)`` of every release file, each covered by a bundle in ``folder``.
+SUMS = "SHA256SUMS"
+ASSET_LIMIT = 2 * 1024**3  # GitHub's limit for one release asset: a larger file was never released
+SUMS_LIMIT = 1024 * 1024
+_SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
+MAX_LISTED = 12
 
-    Raises ``CheckFailed`` naming every file no bundle signed by the expected
-    workflow covers (nothing is half-verified).
+
+def tag_commit(tag: str, cwd: Path | None = None) -> str:
+    """The commit ``tag`` names in the git checkout at ``cwd`` ("" when git, the checkout or the tag is missing)."""
+    import shutil  # noqa: PLC0415
+
+    from pipeline import grammar  # noqa: PLC0415
+
+    git = shutil.which("git")
+    if not git or not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", tag):
+        return ""
+    try:
+        done = subprocess.run(
+            [git, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and grammar.SHA.fullmatch(sha) else ""
+
+
+def check_sums(text: bytes, digests: dict[str, str]) -> list[str]:
+    """Every problem of ``SHA256SUMS`` against the folder's files (``name -> sha256 hex``), by line.
+
+    Each line is ``<64 lower-case hex> <space or *><name>`` (what ``sha256sum``
+    writes); the name must be a file of the folder itself (no path: ``../x``
+    and ``/etc/passwd`` are refused, never opened), listed once, with the same
+    digest. An empty list means every line holds.
     """
+    try:
+        lines = text.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return [f"{SUMS} is not UTF-8 text"]
+    problems, seen = [], set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{SUMS} line {number}"
+        match = _SUMS_LINE.fullmatch(line)
+        if not match:
+            problems.append(f"{where} is not '<sha256> <name>': {line[:80]!r}")
+            continue
+        listed, name = match.groups()
+        if "/" in name or "\\" in name or name in {".", ".."} or "\0" in name:
+            problems.append(f"{where} names {name[:80]!r}, a path outside the folder (a release file has no path)")
+        elif name in seen:
+            problems.append(f"{where} lists {name[:80]!r} again")
+        elif name not in digests:
+            problems.append(f"{where} names {name[:80]!r}, which is not in the folder")
+        elif digests[name] != listed:
+            problems.append(f"{where}: {name} has sha256 {digests[name]}, {SUMS} says {listed}")
+        seen.add(name)
+    if not seen and not problems:
+        problems.append(f"{SUMS} lists no file")
+    return problems
+
+
+def _listed(items: list[str]) -> str:
+    shown = items[:MAX_LISTED]
+    more = f"; and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return "; ".join(shown) + more
+
+
+def _entries(folder: Path) -> tuple[list[os.DirEntry[str]], list[str]]:
+    """The folder's regular files, and a problem for every other entry (by name, never opened)."""
     from pipeline import verify  # noqa: PLC0415
 
     try:
-        entries = sorted(p for p in folder.iterdir() if p.is_file())
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as error:
-        raise InputError(f"cannot read {folder}: {error.strerror}") from None
-    bundle_files = [p for p in entries if p.name.endswith(BUNDLE_SUFFIXES)]
-    subjects = [p for p in entries if p not in bundle_files and p.name != "SHA256SUMS"]
-    if not subjects:
+        raise InputError(f"cannot read {folder}: {(error.strerror or type(error).__name__).lower()}") from None
+    regular, problems = [], []
+    for entry in entries:
+        try:
+            kind = verify.not_regular(Path(entry.path).stat().st_mode)
+        except OSError as error:
+            kind = (error.strerror or type(error).__name__).lower()
+        if kind:
+            problems.append(f"{entry.name}: {kind}, not a release file")
+        else:
+            regular.append(entry)
+    return regular, problems
+
+
+def _attested(
+    bundle_files: list[os.DirEntry[str]], expected: Expectations, verifier: object
+) -> tuple[set[str], list[str]]:
+    """The digests the bundles that verify attest, and why each other bundle was refused (each verified once)."""
+    from pipeline import verify  # noqa: PLC0415
+
+    attested, refused = set(), []
+    for origin, data in [c for e in bundle_files for c in verify.bundles_from_file(e.path, e.name)]:
+        if isinstance(data, verify.Unreadable):
+            refused.append(f"{origin}: {data.reason}")
+            continue
+        try:
+            statement = verify.verified_statement(verify.parse_bundle(data, origin), expected, verifier)
+        except CheckFailed as error:
+            refused.append(verify.labelled(origin, error))
+            continue
+        attested.update(verify.subject_digests(statement))
+    return attested, refused
+
+
+def _unread(entry: os.DirEntry[str], error: InputError) -> str:
+    return f"{entry.name}: {str(error).removeprefix(f'cannot read {entry.path}: ')}"
+
+
+def verify_assets(folder: Path, tag: str, expected: Expectations, trust: Trust) -> list[tuple[str, str]]:
+    """``(name, sha256)`` of every release file, each covered by a bundle in ``folder``, at the tag's commit.
+
+    Every entry of the folder is accounted for: a bundle (``*.sigstore.json``,
+    ``*.jsonl``, ``*.sigstore``), ``SHA256SUMS`` (checked line by line against
+    the files), or a release file, which a verified bundle must name by its
+    digest. Anything else (a folder, a FIFO, a broken link, a file that cannot
+    be read) is refused by its name, so nothing is skipped and then called
+    attested. Each bundle is verified once; a file no verified bundle names is
+    refused, with the reason each bundle was refused for. Raises
+    ``CheckFailed`` naming every problem at once (nothing is half-verified).
+    """
+    from pipeline import verify  # noqa: PLC0415
+
+    if not expected.commit:
+        raise InputError(
+            f"verifying {tag} needs the commit it names: give --commit <sha> "
+            "(or run it in a git checkout that has the tag)"
+        )
+    regular, problems = _entries(folder)
+    bundle_files = [e for e in regular if e.name.endswith(BUNDLE_SUFFIXES)]
+    sums = next((e for e in regular if e.name == SUMS), None)
+    subjects = [e for e in regular if e not in bundle_files and e is not sums]
+    if not subjects and not problems:
         raise InputError(f"{folder} holds no release files")
     if not bundle_files:
         raise CheckFailed(f"{folder} holds no attestation bundles (*.sigstore.json or *.jsonl)")
     expected.validate()
-    verifier = trust.verifier()
-    bundles = [b for p in bundle_files for b in verify.read_bundles(p.read_bytes(), p.name)]
-    verified, refused = [], []
-    for path in subjects:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    attested, refused_bundles = _attested(bundle_files, expected, trust.verifier())
+    digests, verified = {}, []
+    for entry in subjects:
         try:
-            verify.verify_any(bundles, expected, digest, verifier)
-        except CheckFailed:
-            refused.append(f"{path.name} (sha256:{digest[:12]}…): no bundle signed by {expected.signer_uri} names it")
+            digests[entry.name] = verify.sha256_file(entry.path, ASSET_LIMIT)
+        except InputError as error:
+            problems.append(_unread(entry, error))
             continue
-        verified.append((path.name, digest))
-    if refused:
-        raise CheckFailed(f"{tag}: " + "; ".join(refused))
+        if digests[entry.name] in attested:
+            verified.append((entry.name, digests[entry.name]))
+        else:
+            why = "no verified bundle names its digest" if attested else "no bundle verified"
+            problems.append(f"{entry.name} (sha256:{digests[entry.name][:12]}…): {why}")
+    if sums is not None:
+        try:
+            problems += check_sums(verify.read_regular(sums.path, SUMS_LIMIT), digests)
+        except InputError as error:
+            problems.append(_unread(sums, error))
+    if problems:
+        bundles = f" (refused bundles: {_listed(refused_bundles)})" if refused_bundles else ""
+        raise CheckFailed(f"{tag}: {_listed(problems)}{bundles}")
     return verified

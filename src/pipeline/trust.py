@@ -8,6 +8,7 @@ bundle fails the production path and a real GitHub bundle fails the local one.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -27,6 +28,25 @@ GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 # be GitHub's and never resolves.
 LOCAL_ISSUER = "https://oidc.local-sigstore.invalid"
 TIMEOUT = 30
+# The libraries that log to stderr through logging's last-resort handler when
+# nothing is configured: sigstore's TUF client warns on every offline load
+# ("TUF repository is loaded in offline mode"), a line the user chose with
+# --offline and that reports already state (``describe``).
+_QUIET = ("sigstore", "tuf")
+
+
+def quiet_libraries() -> None:
+    """Give sigstore's and tuf's loggers a handler that drops records: no line of theirs on stderr.
+
+    Every verdict and every failure is reported by this package, in one line;
+    a library's log record is never part of the output. A handler of the
+    caller's own (a test's log capture, a configured root logger) still sees
+    the records.
+    """
+    for name in _QUIET:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,7 @@ class Trust:
         from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
         from sigstore.verify import Verifier  # noqa: PLC0415
 
+        quiet_libraries()
         if not self.is_local:
             return _production_verifier(offline=self.offline)
         config = self._client_config()
@@ -91,6 +112,7 @@ class Trust:
         """Fulcio and Rekor of this instance, for sigstore's own signer."""
         from sigstore.sign import SigningContext  # noqa: PLC0415
 
+        quiet_libraries()
         return SigningContext.from_trust_config(self._client_config())
 
     def identity_token(self, claims: Mapping[str, str]) -> Any:  # noqa: ANN401 - sigstore IdentityToken

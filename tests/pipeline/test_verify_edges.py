@@ -116,10 +116,10 @@ def test_a_refused_value_is_quoted_to_a_fixed_length(field, shown):
 
 
 # -- reasons: exact where a person reads them ---------------------------------------
-def test_a_reason_names_the_unsupported_entry_kind_exactly():
-    assert verify.reason("Unsupported DSSE log entry type: intoto/0.0.2") == (
-        "its transparency-log entry is intoto/0.0.2; only dsse/0.0.1 (and hashedrekord) entries can be verified"
-    )
+def test_a_reason_for_an_unclassified_error_keeps_its_words_and_hides_raw_bytes():
+    # Only what this module did not classify goes through reason(): its words, bounded, no bytes.
+    assert verify.reason("Unsupported DSSE log entry type: intoto/0.0.2") == "Unsupported DSSE log entry type: intoto/0.0.2"
+    assert verify.reason("got b'" + "A" * 100 + "' back") == "got <bytes> back"
 
 
 def test_an_error_of_another_kind_keeps_its_own_words():
@@ -141,11 +141,9 @@ def test_api_candidates_are_numbered_from_one(fake_github):
     digest = "d" * 64
     fake_github.attestations[digest] = [{"bundle": {"mediaType": "x"}}, {"something": "else"}]
     found = verify.fetch_bundles(GitHub(Settings.from_env({"GITHUB_API_URL": fake_github.url})), "octo/app", digest)
-    assert [origin for origin, _ in found] == [
-        "attestation #1",
-        "attestation #2 (neither an inline bundle nor a bundle_url)",
-    ]
+    assert [origin for origin, _ in found] == ["attestation #1", "attestation #2"]
     assert json.loads(found[0][1]) == {"mediaType": "x"}  # the inline bundle itself, not a refusal
+    assert found[1][1] == verify.Unreadable("neither an inline bundle nor a bundle_url", bad_input=False)
 
 
 def test_a_bundle_that_cannot_be_downloaded_is_a_candidate_that_says_why(fake_github):
@@ -154,10 +152,12 @@ def test_a_bundle_that_cannot_be_downloaded_is_a_candidate_that_says_why(fake_gi
 
     digest = "e" * 64
     fake_github.attestations[digest] = [{"bundle_url": f"{fake_github.url}/nowhere"}]
-    settings = Settings.from_env({"GITHUB_API_URL": fake_github.url, "PIPELINE_MAX_WAIT": "0"})
+    settings = Settings.from_env({"GITHUB_API_URL": fake_github.url, "PIPELINE_MAX_WAIT": "0.5"})
     [(origin, data)] = verify.fetch_bundles(GitHub(settings), "octo/app", digest)
-    assert origin.startswith("attestation #1 (download failed:")
-    assert data == b""
+    assert origin == "attestation #1"
+    assert isinstance(data, verify.Unreadable)
+    assert data.reason.startswith("download failed: ")
+    assert not data.bad_input  # a download that fails is a refusal (exit 1), not a usage error
 
 
 # -- JSON Lines: one candidate a line, numbered from 1; one line is one bundle --------
@@ -192,14 +192,20 @@ def test_the_malformed_field_is_named_by_its_path():
     document["verificationMaterial"]["tlogEntries"][0]["logIndex"] = "not a number"
     with pytest.raises(CheckFailed) as caught:
         verify.parse_bundle(json.dumps(document).encode(), "b.json")
-    assert str(caught.value).startswith(
-        "refused: b.json is not a valid Sigstore bundle (field verificationMaterial.tlogEntries.0.logIndex): "
+    # From pydantic's structured error: the path, and the cause of a value error, not its dump.
+    assert str(caught.value) == (
+        "refused: b.json is not a valid Sigstore bundle: field verificationMaterial.tlogEntries.0.logIndex: "
+        "invalid literal for int() with base 10: 'not a number'"
     )
 
 
-def test_a_missing_key_is_named_too():
-    assert verify._json_field(KeyError("key 'dsseEnvelope' is missing")) == " (field dsseEnvelope)"
-    assert verify._json_field(ValueError("nothing to name")) == ""
+def test_a_missing_field_is_named_and_an_error_without_structure_names_nothing():
+    document = json.loads((VECTORS / "attestation-direct-workflow.sigstore.json").read_text())
+    del document["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+    with pytest.raises(CheckFailed) as caught:
+        verify.parse_bundle(json.dumps(document).encode(), "b.json")
+    assert str(caught.value).endswith(": field verificationMaterial.tlogEntries.0.inclusionProof: Field required")
+    assert verify.pydantic_problem(ValueError("nothing to name")) == ""
 
 
 def test_a_reason_at_the_limit_is_whole_and_one_past_it_is_cut_before_its_last_word():
@@ -249,14 +255,20 @@ def test_short_empty_and_odd_claim_values_are_read_as_written():
     assert claims["build_config"] == "\x0c"
 
 
-def test_another_runs_uri_is_quoted_to_200_characters():
+def test_another_runs_uri_is_shown_around_where_it_differs():
     from sigstore.errors import VerificationError  # noqa: PLC0415
 
     from pipeline.authority.fulcio import _der_utf8  # noqa: PLC0415
 
-    uri = "https://github.com/other/app/actions/runs/" + "9" * 300 + "/attempts/1"
+    uri = "https://github.com/octo/app/actions/runs/" + "9" * 300 + "/attempts/1"
     certificate = certificate_with({"1.3.6.1.4.1.57264.1.21": _der_utf8(uri)})
-    policy = verify.RunAttempts("https://github.com/octo/app/actions/runs/7/attempts", 1)
+    policy = verify.RunAttempts("https://github.com/octo/app/actions/runs/" + "9" * 299 + "8/attempts", 1)
     with pytest.raises(VerificationError) as caught:
         policy.verify(certificate)
-    assert f"(got {uri[:200]}, expected" in str(caught.value)
+    message = str(caught.value)
+    assert isinstance(caught.value, verify.Mismatch)
+    # The two URIs share 340 characters: both are shown from just before the first that differs.
+    assert message.startswith("the certificate's run invocation URI does not match (RunAttempts): got …")
+    assert f"{'9' * 19}9{'9' * 10}" in message.split(", expected")[0]
+    assert "98/attempts/1 to /1" in message.split(", expected")[1]
+    assert len(message) < 2 * verify.VALUE_WIDTH + 120

@@ -25,10 +25,16 @@ def _trust(args: argparse.Namespace, settings: Settings) -> Trust:
 
 
 def _expectations(args: argparse.Namespace, settings: Settings, issuer: str) -> Expectations:
-    """The signer the flags (or the run's variables) name; the issuer is the trust's unless given."""
+    """The signer the flags (or the run's variables) name; the issuer is the trust's unless given.
+
+    The commit is ``--commit``, else (``deploy --sha``) the commit whose image
+    is deployed: CI's tag ``sha-<commit>`` is mutable, the certificate's commit
+    is not, so a digest re-tagged under another commit's name is refused.
+    """
     from pipeline.verify import Expectations  # noqa: PLC0415
 
     return Expectations(
+        commit=args.commit or getattr(args, "sha", ""),
         repository=args.repository or settings.repository,
         repository_id=args.repository_id or settings.repository_id,
         ref=args.ref or settings.ref,
@@ -59,17 +65,22 @@ def _verifier(
 
     def check(image_digest: str) -> verify.Verified:
         digest = grammar.require_digest(image_digest)  # "sha256:<hex>" or "<hex>" -> "<hex>"
+        bundles: list[verify.Candidate]
         if bundle_files:
-            bundles = [b for p in bundle_files for b in verify.read_bundles(common.read(p), p)]
+            # Each file on its own: one that cannot be read is a refused candidate, not the end.
+            bundles = [b for p in bundle_files for b in verify.bundles_from_file(p)]
         elif image:
             from pipeline import referrers, registry  # noqa: PLC0415
 
-            bundles = referrers.find(registry.parse_reference(f"{image}@sha256:{digest}"))
+            bundles = list(referrers.find(registry.parse_reference(f"{image}@sha256:{digest}")))
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
         return verify.verify_any(bundles, expected, digest, verifier)
 
     return check
+
+
+ARTIFACT_LIMIT = 64 * 1024**3  # hashed in chunks: a limit on time, not memory
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -83,8 +94,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         chosen = _trust(args, settings)
         expected = _expectations(args, settings, chosen.issuer)
         expected.validate()
-        bundle = verify.parse_bundle(common.read(args.bundle[0]), args.bundle[0])
-        result = verify.verify_artifact(bundle, expected, common.read(args.artifact), chosen.verifier())
+        bundle = verify.parse_bundle(common.read(args.bundle[0], verify.BUNDLE_LIMIT), args.bundle[0])
+        # The artifact is hashed in chunks: any size, bounded memory (sigstore takes the digest).
+        digest = verify.sha256_file(args.artifact, ARTIFACT_LIMIT)
+        result = verify.verify_artifact(bundle, expected, digest, chosen.verifier())
     else:
         if not args.digest:
             raise InputError("give --digest sha256:... (or --artifact with --bundle)")
@@ -209,6 +222,7 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         run_attempt=job.run_attempt,
         issuer=chosen.issuer,
         server_url=settings.server_url,
+        commit=attested_commit(job.trigger, sha, job.run_id),
     )
     check = _verifier(settings, expected, chosen, bundle_files=[]) if settings.attest_images else None
     return _deploy_and_report(
@@ -221,6 +235,34 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         output=Path("reports/cd-report.json"),
         pr=None,
     )
+
+
+def attested_commit(trigger: str, head_sha: str, run_id: str) -> str:
+    """The commit CI's certificate for the deployed run carries, pinned in the policy ("" for a PR).
+
+    The certificate's source commit (Fulcio 1.3.6.1.4.1.57264.1.13) is the
+    signing run's ``github.sha``. For a push to main that is the pushed commit,
+    the ``head_sha`` the guard validated and the commit whose ``sha-<commit>``
+    image is deployed: it is pinned, so an older image re-tagged under a newer
+    commit's name is refused with both commits named.
+
+    For a pull request GitHub's ``sha`` claim is the merge commit of
+    ``refs/pull/N/merge`` that the run tested, not the head: neither the
+    ``workflow_run`` event nor the API's run object carries it (both name the
+    head), and GitHub makes a new one whenever the base moves, so the PR's
+    current ``merge_commit_sha`` may already be another. Pinning the head would
+    refuse every real PR deployment (act would not show it: its ``github.sha``
+    for ``pull_request`` is the checked-out head). A PR image is bound through
+    the run instead: the run id and attempt come with ``head_sha`` in the same
+    event, that run attested the one image it built of that merge commit, and
+    the ref ``refs/pull/N/merge`` is pinned; without a run id nothing would
+    bind it, so it is required.
+    """
+    if trigger == "push":
+        return head_sha
+    if not run_id:
+        raise InputError("RUN_ID is required to deploy a pull request: CI's run binds its image to its commit")
+    return ""
 
 
 def cmd_cd_comment(args: argparse.Namespace) -> int:

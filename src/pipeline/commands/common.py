@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import actions
-from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from pipeline.github import GitHub
@@ -23,7 +22,11 @@ def settings() -> Settings:
 
 
 def github(run: Settings) -> GitHub:
-    """A client for the API the settings name (GITHUB_API_URL)."""
+    """A client for the API the settings name (GITHUB_API_URL), within the command's wait budget.
+
+    Every client of one command shares ``run.budget``: the budget is the
+    command's, not each client's.
+    """
     from pipeline.github import GitHub  # noqa: PLC0415
 
     return GitHub(run)
@@ -35,23 +38,38 @@ def write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def read(path: str) -> bytes:
-    """A file's bytes, or a usage error that names it."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+READ_LIMIT = 64 * 1024 * 1024  # an SBOM of a large image is a few MB; nothing read here is near this
+
+
+def read(path: str, limit: int = READ_LIMIT) -> bytes:
+    """A regular file's bytes (at most ``limit``), or a usage error that names it and says why.
+
+    A directory, a FIFO, a device, a symlink loop or a file over the limit is
+    refused without being read (see ``verify.read_regular``): bounded in time
+    and memory whatever the path names.
+    """
+    from pipeline.verify import read_regular  # noqa: PLC0415 - keeps `--help` light
+
+    return read_regular(path, limit)
 
 
 def comment(run: Settings, number: int, marker: str, body: str) -> None:
-    """Upsert a sticky comment; a read-only token becomes a warning, not a failure."""
+    """Upsert a sticky comment; a 403 is a notice only when the token is read-only by design.
+
+    A fork's pull request or a Dependabot run (``Settings.read_only_token``)
+    gets a read-only token from GitHub: no comment, a notice, success. Any
+    other 403 means the workflow did not grant the permission, and fails.
+    """
     from pipeline import comments  # noqa: PLC0415
 
     repository = "/".join(run.require_repository())
-    posted = comments.upsert_or_warn(github(run), repository, number, marker, body, run.comment_author)
+    posted = comments.upsert_or_skip(
+        github(run), repository, number, marker, body, run.comment_author, read_only=run.read_only_token()
+    )
     if posted.action == "skipped":
-        print(actions.command("warning", f"no PR comment posted: {posted.reason}"))
+        print(actions.command("notice", f"no PR comment posted: {posted.reason}"))
     else:
-        print(f"comment {posted.action}: {posted.url}")
+        removed = f" ({posted.removed} duplicate{'s' if posted.removed > 1 else ''} removed)" if posted.removed else ""
+        print(f"comment {posted.action}: {posted.url}{removed}")
         if posted.reason:
             print(actions.command("warning", posted.reason))
