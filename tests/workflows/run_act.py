@@ -81,6 +81,9 @@ class Scenario:
     # matrix and the combining of every interpreter's data; the scenarios about
     # who may push or comment, and about a new module's coverage, need one.
     cells: str = "all"
+    # A re-run of another scenario's run: its run id and artifact store, this attempt.
+    run_of: str = ""
+    attempt: int = 1
 
     @property
     def slug(self) -> str:
@@ -358,7 +361,8 @@ class World:
             self.git("checkout", "-q", "-B", "main", self.shas["main"])
         event_file = self.work / f"{scenario.slug}.event.json"
         event_file.write_text(json.dumps(scenario.payload(self), indent=2), encoding="utf-8")
-        artifacts = self.work / "artifacts" / scenario.slug
+        origin = next((s for s in SCENARIOS if s.name == scenario.run_of), scenario)
+        artifacts = self.work / "artifacts" / origin.slug
         artifacts.mkdir(parents=True, exist_ok=True)
         workflow = self.repo / ".github" / "workflows" / scenario.workflow
         mounts = [f"-v {artifacts}:/act-artifacts", f"-v {self.cache}:/root/.cache"]
@@ -369,7 +373,8 @@ class World:
         mounts.append(f"-v {self.repo}:/act-helpers:ro")
         env = {
             "GITHUB_API_URL": self.api,
-            "GITHUB_RUN_ID": str(self.run_id(scenario.name)),
+            "GITHUB_RUN_ID": str(self.run_id(origin.name)),
+            "GITHUB_RUN_ATTEMPT": str(scenario.attempt),
             "GITHUB_REPOSITORY_ID": str(REPOSITORY_ID),
             # Sigstore: the run's own local authority, and what the stand-in signs with.
             "LOCAL_SIGSTORE": self.authority,
@@ -578,7 +583,7 @@ def pr_event(branch: str) -> Callable[[World], dict]:
     return payload
 
 
-def run_event(source: str, branch: str, conclusion: str = "success") -> Callable[[World], dict]:
+def run_event(source: str, branch: str, conclusion: str = "success", attempt: int = 1) -> Callable[[World], dict]:
     """``workflow_run`` completed, as GitHub sends it after the named CI scenario."""
 
     def payload(world: World) -> dict:
@@ -587,7 +592,7 @@ def run_event(source: str, branch: str, conclusion: str = "success") -> Callable
             "action": "completed",
             "workflow_run": {
                 "id": world.run_id(source),
-                "run_attempt": 1,
+                "run_attempt": attempt,
                 "name": "CI",
                 "path": ".github/workflows/ci.yml",
                 "event": "push" if branch == "main" else "pull_request",
@@ -627,14 +632,23 @@ def check_push(world: World, run: Run) -> list[str]:
     return problems + check_attested(world, f"sha-{world.shas['main']}")
 
 
-def check_attested(world: World, tag: str) -> list[str]:
-    """Provenance and SBOM bundles for the image, stored with the API and next to the image."""
+def check_attested(world: World, tag: str, want: int = 2) -> list[str]:
+    """Provenance and SBOM bundles for the image (each attempt's), stored with the API and next to the image."""
     digest = world.digest(tag).removeprefix("sha256:")
     stored = world.state().get("attestations", {}).get(digest, 0)
-    problems = [] if stored == 2 else [f"{stored} attestations stored for {tag}, want 2 (provenance, SBOM)"]
+    problems = [] if stored == want else [f"{stored} attestations stored for {tag}, want {want} (provenance, SBOM)"]
     if f"sha256-{digest}" not in world.tags():
         problems.append(f"no referrers of {tag} in the registry (push-to-registry)")
     return problems
+
+
+def check_rerun(world: World, run: Run) -> list[str]:
+    """A re-run of every job of main's run: its uploads replace attempt 1's, its image is attested again."""
+    tag = f"sha-{world.shas['main']}"
+    problems = [] if tag in world.tags() else [f"the re-run left no image {tag}"]
+    if "already exists in this run" in run.log:
+        problems.append("an upload of the re-run was refused: the artifact of attempt 1 exists")
+    return problems + check_attested(world, tag, want=4)
 
 
 def check_pr(world: World, run: Run) -> list[str]:
@@ -706,9 +720,10 @@ def check_release(world: World, run: Run) -> list[str]:
 def check_release_verifies(world: World, run: Run) -> list[str]:
     """The files and the bundle the release attached verify as release.yml at the tag (verify-release)."""
     bundles = sorted(run.artifacts.rglob("*.sigstore.json"))
-    files = [
-        p for p in [*run.artifacts.glob("dist/dist/*"), *run.artifacts.glob("dist/sbom/*")] if p.name != "SHA256SUMS"
-    ]
+    files = [*run.artifacts.glob("dist/dist/*"), *run.artifacts.glob("dist/sbom/*")]
+    if any(p.name == "SHA256SUMS" for p in files):
+        return ["dist/ holds SHA256SUMS: PyPI's action takes every file there as a distribution"]
+    files += run.artifacts.glob("dist/checksums/SHA256SUMS")
     if not bundles or not files:
         return [f"no release bundle or files among the artifacts ({len(bundles)} bundles, {len(files)} files)"]
     folder = world.work / "release-assets"
@@ -756,6 +771,7 @@ CI_ALL = {
     "plan": "success",
     "lint": "success",
     "test": "success",
+    "build": "success",
     "image": "success",
     "attest": "success",
     "scan": "success",
@@ -772,7 +788,17 @@ REFUSED = {"check": "failure"}
 
 SCENARIOS = [
     Scenario("push to main", "ci.yml", "push", "main", CI_ALL, push_event, check_push),
-    Scenario("release tag", "release.yml", "push", "main", RELEASED, tag_event(), check_release),
+    Scenario(
+        "release tag",
+        "release.yml",
+        "push",
+        "main",
+        {**RELEASED, "pypi": "success"},
+        tag_event(),
+        check_release,
+        # The PyPI job runs too: its stand-in refuses what twine check refuses.
+        {"PUBLISH_TO_PYPI": "true"},
+    ),
     Scenario("bad release tag", "release.yml", "push", "main", REFUSED, tag_event("9.9.9"), check_bad_tag),
     Scenario(
         "same-repo PR",
@@ -876,6 +902,29 @@ SCENARIOS = [
         "main",
         CD_NONE,
         run_event("fork PR", "fork-feature"),
+    ),
+    # "Re-run all jobs" of main's run: GITHUB_RUN_ATTEMPT=2, the same run id and
+    # artifact store (every upload meets its attempt-1 artifact), then CD of it.
+    Scenario(
+        "push to main, re-run as attempt 2",
+        "ci.yml",
+        "push",
+        "main",
+        CI_ALL,
+        push_event,
+        check_rerun,
+        cells="newest",
+        run_of="push to main",
+        attempt=2,
+    ),
+    Scenario(
+        "CD after the re-run",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        {"guard": "success", "deploy": "success", "comment": "skipped"},
+        run_event("push to main", "main", attempt=2),
+        check_cd(None),
     ),
 ]
 
