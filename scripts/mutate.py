@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,11 +22,33 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "scripts" / "mutate-equivalent.txt"
-# module -> the tests that own it
+# module -> the tests that own it: every module that makes a security decision
+# (what is verified, deployed, pushed, promoted, released, commented, trusted).
 MODULES = {
-    "src/pipeline/guard.py": ["tests/pipeline/test_guard_matrix.py"],
-    "src/pipeline/image.py": ["tests/pipeline/test_report.py", "tests/pipeline/test_ci_commands.py"],
+    "src/pipeline/grammar.py": [
+        "tests/pipeline/test_security_grammar.py",
+        "tests/pipeline/test_structure.py",
+        "tests/pipeline/test_report.py",
+    ],
+    "src/pipeline/guard.py": ["tests/pipeline/test_guard_matrix.py", "tests/pipeline/test_security_guard.py"],
+    "src/pipeline/image.py": [
+        "tests/pipeline/test_report.py",
+        "tests/pipeline/test_ci_commands.py",
+        "tests/pipeline/test_security_image.py",
+    ],
+    "src/pipeline/registry.py": [
+        "tests/pipeline/test_registry.py",
+        "tests/pipeline/test_referrers.py",
+        "tests/pipeline/test_security_registry.py",
+    ],
+    "src/pipeline/referrers.py": ["tests/pipeline/test_referrers.py", "tests/pipeline/test_security_registry.py"],
+    "src/pipeline/release.py": ["tests/pipeline/test_release.py", "tests/pipeline/test_release_grammar.py"],
+    "src/pipeline/jobfiles.py": ["tests/pipeline/test_jobfiles.py", "tests/pipeline/test_security_jobfiles.py"],
+    "src/pipeline/pulls.py": ["tests/pipeline/test_pulls.py", "tests/pipeline/test_github_comments.py"],
+    "src/pipeline/verdict.py": ["tests/pipeline/test_ci_commands.py"],
     "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
+    "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
+    "src/pipeline/distribution.py": ["tests/pipeline/test_release_commands.py", "tests/pipeline/test_release.py"],
     "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_verify_edges.py"],
     "src/pipeline/trust.py": [
         "tests/pipeline/test_trust.py",
@@ -37,6 +60,10 @@ MODULES = {
     "plugins/quality_gate/threshold.py": ["tests/plugins/test_outputs.py", "tests/plugins/test_quality_gate.py"],
     "src/sample_app/core.py": ["tests/sample_app"],
 }
+# What the scratch copy of the tree leaves out: history, caches, results.
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", "reports", "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.egg-info"
+)
 CONFIG = """[cosmic-ray]
 module-path = "{module}"
 timeout = 120.0
@@ -63,18 +90,32 @@ def equivalents() -> set[tuple[str, str, int, int]]:
     return known
 
 
-def run(module: str, tests: list[str], work: Path) -> dict[str, object]:
-    """Init and execute one module's session; return its figures and survivors."""
+def copy_tree(work: Path) -> Path:
+    """The tree as it is, copied, for cosmic-ray to rewrite modules in.
+
+    cosmic-ray mutates a module in place: a run stopped halfway, or a test
+    another developer runs meanwhile, must never meet a mutant in the working
+    tree. The copy's own ``src`` and ``plugins`` come first on ``PYTHONPATH``,
+    before the editable install's.
+    """
+    tree = work / "tree"
+    shutil.copytree(ROOT, tree, ignore=_NOT_COPIED)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), str(tree / "plugins")])
+    return tree
+
+
+def run(module: str, tests: list[str], work: Path, tree: Path) -> dict[str, object]:
+    """Init and execute one module's session in ``tree``; return its figures and survivors."""
     config = work / f"{Path(module).stem}.toml"
     session = work / f"{Path(module).stem}.sqlite"
     config.write_text(CONFIG.format(module=module, python=sys.executable, tests=" ".join(tests)), encoding="utf-8")
     cosmic = [str(Path(sys.executable).parent / "cosmic-ray")]
-    subprocess.run([*cosmic, "init", str(config), str(session)], cwd=ROOT, check=True)
-    baseline = subprocess.run([*cosmic, "baseline", str(config)], cwd=ROOT, capture_output=True, text=True, check=False)
+    subprocess.run([*cosmic, "init", str(config), str(session)], cwd=tree, check=True)
+    baseline = subprocess.run([*cosmic, "baseline", str(config)], cwd=tree, capture_output=True, text=True, check=False)
     if baseline.returncode != 0:
         tail = (baseline.stdout + baseline.stderr).strip().splitlines()[-3:]
         raise BaselineError(f"{module}: its tests fail before any mutation ({' / '.join(tail)[:300]})")
-    subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=ROOT, check=True)
+    subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=tree, check=True)
     db = sqlite3.connect(session)
     rows = db.execute(
         "SELECT m.operator_name, m.occurrence, m.start_pos_row, r.test_outcome, r.diff "
@@ -123,10 +164,11 @@ def main() -> int:
         print(f"error: mapped tests do not exist: {', '.join(missing)}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="mutate-") as scratch:
+        tree = copy_tree(Path(scratch))
         for module in chosen:
             print(f">>> {module}", flush=True)
             try:
-                results.append(run(module, MODULES[module], Path(scratch)))
+                results.append(run(module, MODULES[module], Path(scratch), tree))
             except BaselineError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 1

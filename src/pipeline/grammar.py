@@ -1,4 +1,4 @@
-"""What a commit SHA, an image digest and an image tag look like: the one definition.
+"""What a commit SHA, an image digest, an image tag and a release version look like: the one definition.
 
 Every module that validates one of them imports it from here, so a rule
 (lowercase hex, exactly 40 or 64 digits, nothing after them) changes in one
@@ -17,6 +17,13 @@ DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 DIGEST_HEX = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 MAX_TAG = 128
+# A version that may be released (PEP 440's normal form, no leading zeros):
+# ``X.Y.Z`` or a pre-release ``X.Y.ZaN``/``bN``/``rcN``. Its image tag never
+# moves once written (the registry's promotion refuses to).
+VERSION = re.compile(
+    r"(?P<major>0|[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)\.(?P<patch>0|[1-9][0-9]*)"
+    r"(?P<pre>(?:a|b|rc)(?:0|[1-9][0-9]*))?"
+)
 
 
 def require_sha(sha: str) -> str:

@@ -13,6 +13,9 @@ from pipeline.grammar import SHA
 
 CI_PATH = ".github/workflows/ci.yml"
 DEPENDABOT = "dependabot[bot]"
+# ASCII digits only, no leading zero: str.isdigit() also takes "²" and "٣",
+# which would then reach URLs and step outputs.
+_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
         return Decision(act=False, reason="the run is not this repository's CI workflow")
     sha, run_id = str(run.get("head_sha", "")), str(run.get("id", ""))
     attempt = str(run.get("run_attempt", "1"))
-    if not SHA.fullmatch(sha) or not run_id.isdigit() or not attempt.isdigit():
+    if not SHA.fullmatch(sha) or not _NUMBER.fullmatch(run_id) or not _NUMBER.fullmatch(attempt):
         return Decision(act=False, reason="head_sha or run id is malformed")
     trigger = run.get("event")
     branch = str(run.get("head_branch", ""))
@@ -85,7 +88,7 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
         numbers = [
             str(pr["number"])
             for pr in (named if isinstance(named, list) else [])
-            if isinstance(pr, dict) and isinstance(pr.get("number"), int) and pr["number"] > 0
+            if isinstance(pr, dict) and type(pr.get("number")) is int and pr["number"] > 0
         ]
         return Decision(
             True,

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pipeline.grammar import MAX_TAG, commit_tag
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
-# The tags CI writes itself: a branch must never overwrite one of them.
-_RESERVED = re.compile(r"(?:sha-.*|pr-[0-9]+|latest|[0-9]+(?:\.[0-9]+){0,2})", re.IGNORECASE)
+# The tags the pipeline writes itself, which a branch must never overwrite:
+# CI's ``sha-<commit>`` and ``pr-<n>``, the release's ``latest`` and every
+# version (``X.Y.Z``, ``X.Y``, pre-releases such as ``X.Y.Zrc1``: any tag that
+# starts with a digit), and the referrers tag schema's ``sha256-<hex>`` (the
+# index that lists an image's attestations).
+_RESERVED = re.compile(r"(?:sha-.*|sha256-.*|pr-[0-9]+|latest|[0-9].*)", re.IGNORECASE)
 
 
 def image_name(registry: str, repository: str) -> str:
@@ -22,10 +26,10 @@ def sanitize_branch(branch: str) -> str:
 
     Leading '.' and '-' are not allowed by Docker, and a tag has at most 128
     characters. ``feat/a`` and ``feat-a`` both give ``feat-a``: that is why CD
-    deploys by digest, never by tag. A branch named like a tag CI writes itself
-    (``sha-<commit>``, ``pr-7``, ``latest``, a version) gets a ``branch-``
-    prefix, so it cannot overwrite that tag. Returns "" when nothing usable
-    remains.
+    deploys by digest, never by tag. A branch named like a tag the pipeline
+    writes itself (``sha-<commit>``, ``pr-7``, ``latest``, a version or
+    pre-release, ``sha256-<hex>``) gets a ``branch-`` prefix, so it cannot
+    overwrite that tag. Returns "" when nothing usable remains.
     """
     tag = _UNSAFE.sub("-", branch).lstrip(".-")
     if _RESERVED.fullmatch(tag):

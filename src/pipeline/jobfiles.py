@@ -12,6 +12,7 @@ A file that does not hold what its model says is a usage error naming it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -158,12 +159,21 @@ class AttestationRecord:
     url: str = ""
 
 
-def write_attestation(path: Path, record: AttestationRecord) -> None:
-    """``attestation.json``: an id (GitHub's number, or a referrer's digest) and an https page or none."""
-    if not (record.id.isdigit() or record.id.startswith("sha256:")):
-        raise InputError(f"not an attestation id: {record.id[:40]!r}")
+_ATTESTATION_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _checked(record: AttestationRecord) -> AttestationRecord:
+    """An id (GitHub's number, or a referrer's whole digest) and an https page or none: writer and reader alike."""
+    if not (_ATTESTATION_ID.fullmatch(record.id) or DIGEST.fullmatch(record.id)):
+        raise InputError(f"not an attestation id: {record.id[:80]!r}")
     if record.url and not record.url.startswith("https://"):
         raise InputError("the attestation URL must be https")
+    return record
+
+
+def write_attestation(path: Path, record: AttestationRecord) -> None:
+    """``attestation.json``: an id (GitHub's number, or a referrer's digest) and an https page or none."""
+    _checked(record)
     _dump(path, {"id": record.id, "url": record.url})
 
 
@@ -172,4 +182,7 @@ def read_attestation(path: Path) -> AttestationRecord:
     data = _load(path)
     if not isinstance(data.get("id"), str) or not isinstance(data.get("url", ""), str):
         raise InputError(f"{path}: id and url must be strings")
-    return AttestationRecord(data["id"], data.get("url", ""))
+    try:
+        return _checked(AttestationRecord(data["id"], data.get("url", "")))
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import requests
+import urllib3
 
 from pipeline.errors import CheckFailed, InputError
 from pipeline.grammar import DIGEST
@@ -31,9 +32,9 @@ def _base(ref: Reference) -> str:
     return f"{_scheme(ref.host)}://{ref.host}/v2/{ref.path}"
 
 
-def _get(url: str, accept: str = "") -> requests.Response:
+def _get(url: str, accept: str = "", *, stream: bool = False) -> requests.Response:
     try:
-        return requests.get(url, headers={"Accept": accept} if accept else {}, timeout=TIMEOUT)
+        return requests.get(url, headers={"Accept": accept} if accept else {}, timeout=TIMEOUT, stream=stream)
     except requests.RequestException as error:
         raise CheckFailed(f"cannot reach the registry: {type(error).__name__}") from None
 
@@ -82,15 +83,31 @@ def find(ref: Reference) -> list[tuple[str, bytes]]:
             digest = str(layer.get("digest", ""))
             if not DIGEST.fullmatch(digest):
                 continue
-            blob = _get(f"{_base(ref)}/blobs/{digest}")
-            data = blob.content[:MAX_BLOB]
-            if blob.status_code >= 400 or f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
-                found.append((f"referrer {item['digest'][:19]} (blob does not match its digest)", b""))
-                continue
-            found.append((f"referrer {item['digest'][:19]}", data))
+            data, why = _blob(f"{_base(ref)}/blobs/{digest}", digest)
+            found.append((f"referrer {item['digest'][:19]}{why}", data))
     if not found:
         raise CheckFailed(f"refused: no Sigstore bundle is attached to {ref.pinned} in the registry")
     return found
+
+
+def _blob(url: str, digest: str) -> tuple[bytes, str]:
+    """A bundle blob read to at most ``MAX_BLOB`` bytes: ``(bytes, "")``, or ``(b"", " (why not)")``.
+
+    Memory stays bounded whatever the registry sends; bytes that do not hash
+    to the digest the manifest names are never used.
+    """
+    with _get(url, stream=True) as blob:
+        if blob.status_code >= 400:
+            return b"", f" (blob: HTTP {blob.status_code})"
+        try:
+            data = blob.raw.read(MAX_BLOB + 1, decode_content=True)
+        except (OSError, requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            return b"", f" (blob unreadable: {type(error).__name__})"
+    if len(data) > MAX_BLOB:
+        return b"", f" (blob larger than {MAX_BLOB} bytes)"
+    if f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
+        return b"", " (blob does not match its digest)"
+    return data, ""
 
 
 def _upload(ref: Reference, data: bytes) -> str:

@@ -6,6 +6,7 @@ After this, only ``name@sha256:...`` is used: a tag can move (or collide:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ import requests
 
 from pipeline.errors import CheckFailed, InputError
 from pipeline.grammar import DIGEST as PINNED
-from pipeline.grammar import TAG
+from pipeline.grammar import TAG, VERSION
 
 _REFERENCE = re.compile(
     r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
@@ -136,9 +137,10 @@ def _call(
 def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: float = 30) -> dict[str, str]:
     """Point ``tags`` at the digest through the registry API: no rebuild, no layer copy.
 
-    The manifest is read by digest and written back under each tag, byte for
-    byte, so the tag resolves to exactly that digest (checked after). A
-    version tag that already names another digest is refused (a release with
+    The manifest is read by digest (its bytes must hash to it) and written
+    back under each tag, byte for byte, so the tag resolves to exactly that
+    digest (checked after). A version tag (``grammar.VERSION``: ``X.Y.Z`` or a
+    pre-release) that already names another digest is refused (a release with
     other content exists); moving tags (``X.Y``, ``latest``) move. Returns
     each tag's action: "created", "moved" or "unchanged" (a re-run changes
     nothing).
@@ -152,6 +154,9 @@ def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: 
     got = _call("GET", f"{base}/{pinned.digest}", pinned, token, timeout, {"Accept": _ACCEPT})
     if got.status_code >= 400:
         raise CheckFailed(f"{pinned.pinned} cannot be read from the registry (HTTP {got.status_code})")
+    if f"sha256:{hashlib.sha256(got.content).hexdigest()}" != pinned.digest:
+        # Written back under a tag, other bytes would be another image.
+        raise CheckFailed(f"the registry sent a manifest for {pinned.pinned} whose bytes do not match that digest")
     media_type = got.headers.get("Content-Type", "").split(";")[0]
     actions = {}
     for tag in tags:
@@ -164,7 +169,7 @@ def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: 
         if current == pinned.digest:
             actions[tag] = "unchanged"
             continue
-        if current and not tag[0].isalpha() and tag.count(".") == 2:
+        if current and VERSION.fullmatch(tag):
             raise CheckFailed(f"{pinned.name}:{tag} already names {current}, not {pinned.digest}: refusing to move it")
         put = _call("PUT", f"{base}/{tag}", pinned, token, timeout, {"Content-Type": media_type}, got.content)
         if put.status_code >= 400:

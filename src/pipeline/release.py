@@ -17,11 +17,8 @@ import re
 from dataclasses import dataclass
 
 from pipeline.errors import CheckFailed, InputError
+from pipeline.grammar import VERSION
 
-_VERSION = re.compile(
-    r"(?P<major>0|[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)\.(?P<patch>0|[1-9][0-9]*)"
-    r"(?P<pre>(?:a|b|rc)(?:0|[1-9][0-9]*))?"
-)
 _INIT_VERSION = re.compile(r'^__version__ = "([^"\n]*)"$', re.MULTILINE)
 UNRELEASED = "## [Unreleased]"
 
@@ -50,7 +47,7 @@ class Release:
 
 def parse_version(text: str) -> Release:
     """A version that may be released, or a usage error saying which ones may."""
-    match = _VERSION.fullmatch(text)
+    match = VERSION.fullmatch(text)
     if not match:
         raise InputError(
             f"not a release version: {text[:40]!r}; use X.Y.Z, or X.Y.ZaN, X.Y.ZbN, X.Y.ZrcN for a pre-release"

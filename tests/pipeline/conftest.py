@@ -15,8 +15,15 @@ def sha(data):
 
 @pytest.fixture
 def oci():
-    """Manifests by digest and tag, blobs, uploads; the referrers API answers 404 (like distribution 2.x)."""
-    state = {"manifests": {}, "types": {}, "tags": {}, "blobs": {}, "corrupt": set()}
+    """Manifests by digest and tag, blobs, uploads; the referrers API answers 404 (like distribution 2.x).
+
+    Faults a test may switch on: ``corrupt`` (blob digests served with other
+    bytes), ``corrupt_manifests`` (manifest digests served with other bytes),
+    ``refuse_put`` (an HTTP status for every tag write), ``rewrite`` (a tag
+    write stores other bytes than those sent, as a registry converting
+    manifests would).
+    """
+    state = {"manifests": {}, "types": {}, "tags": {}, "blobs": {}, "corrupt": set(), "corrupt_manifests": set()}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -49,7 +56,7 @@ def oci():
                 if body is None:
                     return self._reply(404)
                 headers = {"Docker-Content-Digest": digest, "Content-Type": state["types"][digest]}
-                return self._reply(200, body, headers)
+                return self._reply(200, body + b" " if digest in state["corrupt_manifests"] else body, headers)
             if m := re.fullmatch(r"/v2/(.+)/blobs/(sha256:[0-9a-f]+)", path):
                 blob = state["blobs"].get(m[2])
                 if blob is None:
@@ -67,6 +74,10 @@ def oci():
                 state["blobs"][re.search(r"digest=([^&]+)", query)[1]] = data
                 return self._reply(201)
             if m := re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path):
+                if state.get("refuse_put") and not m[2].startswith(("sha256:", "sha256-")):
+                    return self._reply(state["refuse_put"])
+                if state.get("rewrite") and not m[2].startswith(("sha256:", "sha256-")):
+                    data += b"\n"
                 digest = sha(data)
                 state["manifests"][digest] = data
                 state["types"][digest] = self.headers.get("Content-Type", "")

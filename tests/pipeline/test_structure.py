@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "pipeline"
-GRAMMAR = {"SHA", "DIGEST", "DIGEST_HEX", "TAG", "MAX_TAG", "require_sha", "require_digest", "commit_tag"}
+GRAMMAR = {"SHA", "DIGEST", "DIGEST_HEX", "TAG", "MAX_TAG", "VERSION", "require_sha", "require_digest", "commit_tag"}
 
 
 def module_name(path, package=None):
