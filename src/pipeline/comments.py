@@ -1,17 +1,33 @@
-"""Sticky PR comments: one per kind, found by marker AND author, edited in place."""
+"""Sticky PR comments: one per kind, found by marker AND author, edited in place.
+
+Idempotent under every fault. A POST whose outcome is unknown (a timeout,
+a reset or a 5xx after it was sent) may have created the comment: the
+client never re-sends it, and ``upsert`` reads every page again, after a
+short wait for GitHub's lists to catch up, before it posts once more. If a
+fault still left several comments of ours (or an older version of this code
+did), the oldest is edited and the others are deleted: the oldest is the
+one people were notified about and have linked, and any re-run converges on
+the same comment. Only comments with our marker AND our author are ever
+edited or deleted.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.errors import GitHubError
+from pipeline.errors import CheckFailed, GitHubError
 
 if TYPE_CHECKING:
     from pipeline.github import GitHub
 
 MAX_BODY = 65_536
 _CUT_NOTE = "\n\n… (cut: the report exceeded GitHub's 65,536-character comment limit)\n"
+# Seconds to let GitHub's comment list catch up with a write whose reply was
+# lost before looking again (its lists are eventually consistent).
+SETTLE = 2.0
+# What a same-repository PR's job needs to write its sticky comment.
+COMMENT_PERMISSION = "pull-requests: write"
 
 
 @dataclass(frozen=True)
@@ -21,6 +37,7 @@ class Posted:
     action: str  # "created", "updated" or "skipped"
     url: str = ""
     reason: str = ""  # why it was skipped, or what to fix although it was posted
+    removed: int = 0  # duplicates of our own comment deleted on the way
 
 
 def fit_body(body: str) -> str:
@@ -40,20 +57,37 @@ def upsert(github: GitHub, repository: str, number: int, marker: str, body: str,
         body = f"{marker}\n{body}"
     body = fit_body(body)
     path = f"/repos/{repository}/issues/{int(number)}/comments"
-    existing = _ours(github, path, marker, author)
-    if existing is not None:
-        return _edit(github, repository, existing, body, "updated")
+    ours = _ours(github, path, marker, author)
+    if ours:
+        return _keep_one(github, repository, ours, body, "updated")
     try:
         reply = github.json("POST", path, json={"body": body})
     except GitHubError as error:
         if not error.uncertain:
             raise
-        # The POST may have created the comment before the reply was lost (a 502,
-        # a timeout). Look before writing again: edit it if it is there, else post once more.
-        existing = _ours(github, path, marker, author)
-        if existing is not None:
-            return _edit(github, repository, existing, body, "created")
-        reply = github.json("POST", path, json={"body": body})
+        # The POST may have created the comment (held past our timeout, a reply
+        # lost): look again, once more after GitHub's lists had time to catch up.
+        ours = _ours(github, path, marker, author)
+        if not ours:
+            github.settle(SETTLE)
+            ours = _ours(github, path, marker, author)
+        if ours:
+            return _keep_one(github, repository, ours, body, "created")
+        try:
+            reply = github.json("POST", path, json={"body": body})
+        except GitHubError as again:
+            if again.uncertain:
+                raise GitHubError(
+                    f"{again}. The comment may exist; a re-run finds it and edits it (never a second one)",
+                    again.status,
+                    uncertain=True,
+                ) from None
+            raise
+        # The first POST may still land after the second: keep one of them.
+        github.settle(SETTLE)
+        ours = _ours(github, path, marker, author)
+        if len(ours) > 1:
+            return _keep_one(github, repository, ours, body, "created")
     login = str((reply.get("user") or {}).get("login", "")) if isinstance(reply, dict) else ""
     note = ""
     if login and login != author:
@@ -64,9 +98,9 @@ def upsert(github: GitHub, repository: str, number: int, marker: str, body: str,
     return Posted("created", str(reply.get("html_url", "")) if isinstance(reply, dict) else "", note)
 
 
-def _ours(github: GitHub, path: str, marker: str, author: str) -> int | None:
-    """The id of the newest comment with the marker by the author, on any page."""
-    found = None
+def _ours(github: GitHub, path: str, marker: str, author: str) -> list[int]:
+    """The ids of the comments with the marker by the author, on every page, oldest first."""
+    found = []
     for comment in github.paginate(path):
         if (
             isinstance(comment, dict)
@@ -74,26 +108,50 @@ def _ours(github: GitHub, path: str, marker: str, author: str) -> int | None:
             and str((comment.get("user") or {}).get("login", "")) == author
         ):
             try:
-                found = int(comment["id"])
+                found.append(int(comment["id"]))
             except (KeyError, TypeError, ValueError):
                 raise GitHubError("unexpected comment data in the API reply") from None
-    return found
+    return sorted(set(found))  # ids grow with time: the smallest is the oldest
 
 
-def _edit(github: GitHub, repository: str, comment_id: int, body: str, action: str) -> Posted:
-    reply = github.json("PATCH", f"/repos/{repository}/issues/comments/{comment_id}", json={"body": body})
-    return Posted(action, str(reply.get("html_url", "")) if isinstance(reply, dict) else "")
+def _keep_one(github: GitHub, repository: str, ids: list[int], body: str, action: str) -> Posted:
+    """Edit the oldest of our comments, then delete the other copies: exactly one remains.
 
-
-def upsert_or_warn(github: GitHub, repository: str, number: int, marker: str, body: str, author: str) -> Posted:
-    """Like ``upsert``, but a read-only token (fork PRs) is a skip, not a failure.
-
-    Only a 403 that is about permissions is a skip: a rate limit that outlasted
-    the run's wait budget fails, with its own advice (re-run later).
+    The edit comes first, so a fault in between leaves a current comment (and
+    a duplicate the next run removes), never none.
     """
+    oldest, *duplicates = ids
+    reply = github.json("PATCH", f"/repos/{repository}/issues/comments/{oldest}", json={"body": body})
+    for duplicate in duplicates:
+        try:
+            github.request("DELETE", f"/repos/{repository}/issues/comments/{duplicate}")
+        except GitHubError as error:
+            if error.status != 404:  # already gone (an earlier attempt): what we wanted
+                raise
+    return Posted(action, str(reply.get("html_url", "")) if isinstance(reply, dict) else "", removed=len(duplicates))
+
+
+def upsert_or_skip(
+    github: GitHub, repository: str, number: int, marker: str, body: str, author: str, *, read_only: str
+) -> Posted:
+    """Like ``upsert``; a 403 is a skip only when the token is read-only by design.
+
+    ``read_only`` is why GitHub gives this job a read-only token (a fork's
+    pull request, Dependabot: ``Settings.read_only_token``), or "". Without
+    such a reason a 403 means the workflow did not grant the permission:
+    the job fails with the permission to grant. A rate limit that outlasted
+    the wait budget fails with its own advice (re-run later).
+    """
+    from pipeline.github import PermissionDenied  # noqa: PLC0415 - keeps this module free of requests
+
     try:
         return upsert(github, repository, number, marker, body, author)
-    except GitHubError as error:
-        if error.status == 403 and not error.rate_limited:
-            return Posted("skipped", reason=str(error))
-        raise
+    except PermissionDenied as error:
+        if read_only:
+            return Posted("skipped", reason=read_only)
+        said = f" ({error.detail})" if error.detail else ""
+        raise CheckFailed(
+            f"cannot write the sticky comment on #{int(number)}: {error.what} answered HTTP 403{said}, and this "
+            f"job's token is not read-only by design (no fork's pull request, not Dependabot): "
+            f"grant the job `{COMMENT_PERMISSION}` in the workflow's permissions"
+        ) from None

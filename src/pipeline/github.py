@@ -2,12 +2,19 @@
 
 Built on ``requests`` (already a dependency of sigstore). Retry policy:
 connection errors and 5xx are retried with exponential backoff a bounded
-number of times, but only for idempotent methods: a POST that failed that way
-may have been applied, so it is never re-sent blindly (the caller looks
-first; see ``comments.upsert``). 429 and rate-limited 403 (primary and
-secondary limits) wait for ``Retry-After`` or ``x-ratelimit-reset``, but all
-waits of one client together never exceed ``max_wait`` seconds: the budget
-is the run's, not each call's.
+number of times, but only for idempotent methods: a POST whose outcome is
+unknown (a read timeout, a connection reset after it was sent, a 5xx) may
+have been applied, so it is never re-sent here; the error says so
+(``uncertain``) and the caller looks before writing again (see
+``comments.upsert`` and ``publish``). A POST that provably never left
+(the connection could not be opened) is retried like any call.
+
+Waiting is bounded by the command's one budget (``Settings.budget``, from
+``PIPELINE_MAX_WAIT``), shared by every client of the command: each
+request's socket timeout is at most what is left, and every request's time,
+every back-off and every ``Retry-After`` / ``x-ratelimit-reset`` wait is
+charged to it. When it is spent the error names what was waited for and
+the budget.
 """
 
 from __future__ import annotations
@@ -17,20 +24,66 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from pipeline.errors import GitHubError
 from pipeline.settings import Settings
 
 API_VERSION = "2022-11-28"
-TIMEOUT = (5, 30)  # connect, read
+TIMEOUT = (5.0, 30.0)  # connect, read
 RETRIES = 4
 BACKOFF = 0.5
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SECONDARY_WAIT = 60.0  # GitHub: wait at least a minute after a secondary rate limit
 
 
+class PermissionDenied(GitHubError):
+    """A 403 that is not a rate limit: the token may not do this.
+
+    ``accepted`` is what GitHub's ``X-Accepted-GitHub-Permissions`` header
+    says would do, in workflow syntax (``pull-requests: write``), each item
+    one sufficient set; empty when GitHub did not say.
+    """
+
+    def __init__(self, message: str, accepted: tuple[str, ...] = (), *, what: str = "", detail: str = "") -> None:
+        super().__init__(message, 403)
+        self.accepted = accepted
+        self.what = what  # "POST /repos/o/r/issues/4/comments"
+        self.detail = detail  # GitHub's own message, if any
+
+
+def accepted_permissions(header: str) -> tuple[str, ...]:
+    """``X-Accepted-GitHub-Permissions`` (``a=write,b=read; c=write``) as workflow ``permissions:`` sets."""
+    sets = []
+    for alternative in header.split(";"):
+        items = []
+        for item in alternative.split(","):
+            name, _, level = item.strip().partition("=")
+            if name and level:
+                items.append(f"{name.replace('_', '-')}: {level}")
+        if items:
+            sets.append(", ".join(items))
+    return tuple(sets)
+
+
+def _short(path: str) -> str:
+    """A path for an error line: no query, no host (upload URLs are long)."""
+    bare = path.split("?", 1)[0]
+    if bare.startswith(("http://", "https://")):
+        bare = "/" + bare.split("/", 3)[-1]
+    return bare
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """The request never left: the connection could not be opened (safe to send again)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 class GitHub:
-    """REST calls against ``settings.api_url`` with the run's token."""
+    """REST calls against ``settings.api_url`` with the run's token, within ``settings.budget``."""
 
     def __init__(
         self,
@@ -40,9 +93,9 @@ class GitHub:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.budget = settings.budget
         self._sleep = sleep
         self._clock = clock
-        self.waited = 0.0
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -60,43 +113,86 @@ class GitHub:
             return path
         return f"{self.settings.api_url}{path}"
 
+    def _spent(self, what: str, waiting_for: str, *, uncertain: bool = False) -> GitHubError:
+        return GitHubError(
+            f"{what}: gave up waiting for {waiting_for}: {self.budget.describe()} is used up. "
+            "Re-run the job when GitHub answers again",
+            uncertain=uncertain,
+        )
+
+    def pause(self, seconds: float, what: str, waiting_for: str) -> None:
+        """Sleep ``seconds`` out of the budget, or fail saying what was waited for."""
+        if seconds > self.budget.remaining():
+            raise self._spent(what, waiting_for)
+        self.budget.charge(seconds)
+        self._sleep(seconds)
+
+    def settle(self, seconds: float) -> None:
+        """A short wait for GitHub's lists to catch up with a write, as much of it as the budget allows."""
+        wait = min(seconds, self.budget.remaining() / 2)
+        if wait > 0:
+            self.budget.charge(wait)
+            self._sleep(wait)
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """One request, its socket timeouts capped by the budget, its time charged to it."""
+        connect, read = TIMEOUT
+        timeout = (self.budget.timeout(connect), self.budget.timeout(read))
+        with self.budget.waiting():
+            return self._session.request(method, url, timeout=timeout, **kwargs)
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:  # noqa: ANN401
         """One call with retries; raises ``GitHubError`` on a final failure."""
         url = self.url(path)
+        what = f"{method} {_short(path)}"
         retry = method.upper() in IDEMPOTENT
         attempt = 0
         while True:
             attempt += 1
+            if self.budget.exhausted():
+                raise self._spent(what, f"{self.settings.api_url}")
             try:
-                response = self._session.request(method, url, timeout=TIMEOUT, **kwargs)
+                response = self._send(method, url, kwargs)
             except requests.RequestException as error:
-                if not retry or attempt > RETRIES:
-                    raise GitHubError(
-                        f"{method} {path}: cannot reach {self.settings.api_url} "
-                        f"after {attempt} attempt{'s' if attempt > 1 else ''} ({type(error).__name__})",
-                        uncertain=not retry,
+                sent = not _never_sent(error)
+                unknown = sent and not retry  # a write that may have been applied
+                if self.budget.exhausted():
+                    raise self._spent(
+                        what, f"a reply from {self.settings.api_url} ({type(error).__name__})", uncertain=unknown
                     ) from None
-                self._sleep(BACKOFF * 2 ** (attempt - 1))
+                if unknown or attempt > RETRIES:
+                    raise GitHubError(
+                        f"{what}: cannot reach {self.settings.api_url} "
+                        f"after {attempt} attempt{'s' if attempt > 1 else ''} ({type(error).__name__})"
+                        + ("; it may have been applied, so it is not sent again blindly" if unknown else ""),
+                        uncertain=unknown,
+                    ) from None
+                self.pause(BACKOFF * 2 ** (attempt - 1), what, f"{self.settings.api_url} to answer")
                 continue
             delay = self._rate_limit_delay(response)
             if delay is not None:
-                if self.waited + delay > self.settings.max_wait:
+                if delay > self.budget.remaining():
                     raise GitHubError(
-                        f"{method} {path}: rate limited by GitHub (HTTP {response.status_code}); "
-                        f"{delay:.0f}s more would exceed the {self.settings.max_wait:.0f}s this run may "
-                        f"wait in all (PIPELINE_MAX_WAIT; {self.waited:.0f}s spent). Re-run the job later.",
+                        f"{what}: rate limited by GitHub (HTTP {response.status_code}); "
+                        f"{delay:.0f}s more would exceed {self.budget.describe()}. Re-run the job later.",
                         response.status_code,
                         rate_limited=True,
                     )
-                self.waited += delay
-                self._sleep(delay)
+                self.pause(delay, what, "GitHub's rate limit")
                 continue
             if response.status_code >= 500 and retry and attempt <= RETRIES:
-                self._sleep(BACKOFF * 2 ** (attempt - 1))
+                self.pause(BACKOFF * 2 ** (attempt - 1), what, f"GitHub to recover from HTTP {response.status_code}")
                 continue
+            if response.status_code == 403:
+                raise PermissionDenied(
+                    _explain(method, _short(path), response),
+                    accepted_permissions(response.headers.get("X-Accepted-GitHub-Permissions", "")),
+                    what=what,
+                    detail=_message(response),
+                )
             if response.status_code >= 400:
                 raise GitHubError(
-                    _explain(method, path, response),
+                    _explain(method, _short(path), response),
                     response.status_code,
                     uncertain=response.status_code >= 500 and not retry,
                 )
@@ -144,10 +240,20 @@ class GitHub:
             raise GitHubError(f"upload of {name}: the reply is not JSON") from None
 
     def download(self, url: str) -> bytes:
-        """Fetch a URL the API pointed to, without our token (another host)."""
+        """Fetch a URL the API pointed to, without our token (another host), within the budget."""
+        if self.budget.exhausted():
+            raise self._spent(f"download of {url[:100]}", "its host")
+        connect, read = TIMEOUT
         try:
-            response = requests.get(url, timeout=TIMEOUT, headers={"User-Agent": "sample-app-pipeline"})
+            with self.budget.waiting():
+                response = requests.get(
+                    url,
+                    timeout=(self.budget.timeout(connect), self.budget.timeout(read)),
+                    headers={"User-Agent": "sample-app-pipeline"},
+                )
         except requests.RequestException as error:
+            if self.budget.exhausted():
+                raise self._spent(f"download of {url[:100]}", f"its host ({type(error).__name__})") from None
             raise GitHubError(f"cannot download {url[:100]}: {type(error).__name__}") from None
         if response.status_code >= 400:
             raise GitHubError(f"cannot download {url[:100]}: HTTP {response.status_code}")
@@ -184,12 +290,17 @@ def _is_secondary_limit(response: requests.Response) -> bool:
     return "secondary rate limit" in message.lower()
 
 
+def _message(response: requests.Response) -> str:
+    """GitHub's ``message`` of an error reply, cut to 200 characters; "" when there is none."""
+    try:
+        return str(response.json().get("message", ""))[:200]
+    except (ValueError, AttributeError):
+        return ""
+
+
 def _explain(method: str, path: str, response: requests.Response) -> str:
     """An error line that says what to do, never the token."""
-    try:
-        detail = str(response.json().get("message", ""))[:200]
-    except (ValueError, AttributeError):
-        detail = ""
+    detail = _message(response)
     status = response.status_code
     text = f"{method} {path}: HTTP {status}" + (f" ({detail})" if detail else "")
     if status == 401:
@@ -200,6 +311,13 @@ def _explain(method: str, path: str, response: requests.Response) -> str:
             "on pull requests from forks the token is read-only by design"
         )
     if status == 403:
+        accepted = accepted_permissions(response.headers.get("X-Accepted-GitHub-Permissions", ""))
+        if accepted:
+            return (
+                text
+                + ": the token lacks a permission this call needs; grant this job "
+                + " or ".join(f"`{one}`" for one in accepted)
+            )
         return text + ": the token lacks a permission this call needs"
     if status == 404:
         return text + ": not found, or the token cannot see it"

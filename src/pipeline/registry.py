@@ -6,9 +6,11 @@ After this, only ``name@sha256:...`` is used: a tag can move (or collide:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -16,6 +18,9 @@ import requests
 from pipeline.errors import CheckFailed, InputError
 from pipeline.grammar import DIGEST as PINNED
 from pipeline.grammar import TAG, VERSION
+
+if TYPE_CHECKING:
+    from pipeline.settings import WaitBudget
 
 _REFERENCE = re.compile(
     r"(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<path>[a-z0-9._/-]+)"
@@ -65,17 +70,44 @@ def _scheme(host: str) -> str:
     return "http" if host.split(":", maxsplit=1)[0] in {"127.0.0.1", "localhost"} else "https"
 
 
-def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
+def _send(
+    method: str,
+    url: str,
+    host: str,
+    timeout: float,
+    budget: WaitBudget | None,
+    **kwargs: Any,  # noqa: ANN401
+) -> requests.Response:
+    """One request within the command's wait budget (``Settings.budget``) when one is given.
+
+    Its socket timeout is at most what is left, its time is charged; a
+    spent budget is one line naming the registry and the budget.
+    """
+    if budget is not None and budget.exhausted():
+        raise CheckFailed(f"gave up waiting for the registry {host}: {budget.describe()} is used up")
+    limit = timeout if budget is None else budget.timeout(timeout)
+    try:
+        with budget.waiting() if budget is not None else contextlib.nullcontext():
+            return requests.request(method, url, timeout=limit, **kwargs)
+    except requests.RequestException as error:
+        if budget is not None and budget.exhausted():
+            raise CheckFailed(
+                f"gave up waiting for the registry {host} ({type(error).__name__}): {budget.describe()} is used up"
+            ) from None
+        raise
+
+
+def resolve(ref: Reference, token: str = "", timeout: float = 30, *, budget: WaitBudget | None = None) -> Reference:
     """Return ``ref`` with the digest its tag points to right now."""
     if ref.digest:
         return ref
     url = f"{_scheme(ref.host)}://{ref.host}/v2/{ref.path}/manifests/{ref.tag}"
     headers = {"Accept": _ACCEPT}
     try:
-        response = requests.head(url, headers=headers, timeout=timeout)
+        response = _send("HEAD", url, ref.host, timeout, budget, headers=headers)
         if response.status_code == 401:
-            headers["Authorization"] = _bearer(response, ref, token, timeout)
-            response = requests.head(url, headers=headers, timeout=timeout)
+            headers["Authorization"] = _bearer(response, ref, token, timeout, budget=budget)
+            response = _send("HEAD", url, ref.host, timeout, budget, headers=headers)
     except requests.RequestException as error:
         raise CheckFailed(f"cannot reach the registry {ref.host}: {type(error).__name__}") from None
     if response.status_code == 404:
@@ -88,7 +120,15 @@ def resolve(ref: Reference, token: str = "", timeout: float = 30) -> Reference:
     return Reference(ref.host, ref.path, ref.tag, digest)
 
 
-def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: float, actions: str = "pull") -> str:
+def _bearer(
+    challenge: requests.Response,
+    ref: Reference,
+    token: str,
+    timeout: float,
+    actions: str = "pull",
+    *,
+    budget: WaitBudget | None = None,
+) -> str:
     """The token dance of the distribution spec (GHCR: anonymous or GITHUB_TOKEN).
 
     The token is sent only to a realm on the registry's own host: a registry
@@ -101,7 +141,7 @@ def _bearer(challenge: requests.Response, ref: Reference, token: str, timeout: f
     params = {"service": fields.get("service", ""), "scope": f"repository:{ref.path}:{actions}"}
     same_host = realm.netloc == ref.host
     auth = ("token", token) if token and same_host else None
-    reply = requests.get(realm.geturl(), params=params, auth=auth, timeout=timeout)
+    reply = _send("GET", realm.geturl(), ref.host, timeout, budget, params=params, auth=auth)
     if reply.status_code >= 400:
         raise CheckFailed(f"registry {ref.host} refused a pull token (HTTP {reply.status_code})")
     try:
@@ -122,19 +162,28 @@ def _call(
     timeout: float,
     headers: dict[str, str],
     data: bytes | None = None,
+    budget: WaitBudget | None = None,
 ) -> requests.Response:
     """One registry call with push rights, answering a 401 with the token dance once."""
     try:
-        response = requests.request(method, url, headers=headers, data=data, timeout=timeout)
+        response = _send(method, url, ref.host, timeout, budget, headers=headers, data=data)
         if response.status_code == 401:
-            headers = {**headers, "Authorization": _bearer(response, ref, token, timeout, "pull,push")}
-            response = requests.request(method, url, headers=headers, data=data, timeout=timeout)
+            bearer = _bearer(response, ref, token, timeout, "pull,push", budget=budget)
+            headers = {**headers, "Authorization": bearer}
+            response = _send(method, url, ref.host, timeout, budget, headers=headers, data=data)
     except requests.RequestException as error:
         raise CheckFailed(f"cannot reach the registry {ref.host}: {type(error).__name__}") from None
     return response
 
 
-def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: float = 30) -> dict[str, str]:
+def promote(
+    pinned: Reference,
+    tags: tuple[str, ...],
+    token: str = "",
+    timeout: float = 30,
+    *,
+    budget: WaitBudget | None = None,
+) -> dict[str, str]:
     """Point ``tags`` at the digest through the registry API: no rebuild, no layer copy.
 
     The manifest is read by digest (its bytes must hash to it) and written
@@ -151,7 +200,7 @@ def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: 
         if not TAG.fullmatch(tag):
             raise InputError(f"not an image tag: {tag[:130]!r}")
     base = f"{_scheme(pinned.host)}://{pinned.host}/v2/{pinned.path}/manifests"
-    got = _call("GET", f"{base}/{pinned.digest}", pinned, token, timeout, {"Accept": _ACCEPT})
+    got = _call("GET", f"{base}/{pinned.digest}", pinned, token, timeout, {"Accept": _ACCEPT}, budget=budget)
     if got.status_code >= 400:
         raise CheckFailed(f"{pinned.pinned} cannot be read from the registry (HTTP {got.status_code})")
     if f"sha256:{hashlib.sha256(got.content).hexdigest()}" != pinned.digest:
@@ -162,7 +211,7 @@ def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: 
     for tag in tags:
         current = ""
         try:
-            current = resolve(Reference(pinned.host, pinned.path, tag), token, timeout).digest
+            current = resolve(Reference(pinned.host, pinned.path, tag), token, timeout, budget=budget).digest
         except CheckFailed as error:
             if "does not exist" not in str(error):
                 raise
@@ -171,10 +220,12 @@ def promote(pinned: Reference, tags: tuple[str, ...], token: str = "", timeout: 
             continue
         if current and VERSION.fullmatch(tag):
             raise CheckFailed(f"{pinned.name}:{tag} already names {current}, not {pinned.digest}: refusing to move it")
-        put = _call("PUT", f"{base}/{tag}", pinned, token, timeout, {"Content-Type": media_type}, got.content)
+        put = _call(
+            "PUT", f"{base}/{tag}", pinned, token, timeout, {"Content-Type": media_type}, got.content, budget=budget
+        )
         if put.status_code >= 400:
             raise CheckFailed(f"the registry refused {pinned.name}:{tag} (HTTP {put.status_code})")
-        if resolve(Reference(pinned.host, pinned.path, tag), token, timeout).digest != pinned.digest:
+        if resolve(Reference(pinned.host, pinned.path, tag), token, timeout, budget=budget).digest != pinned.digest:
             raise CheckFailed(f"{pinned.name}:{tag} does not resolve to {pinned.digest} after promotion")
         actions[tag] = "moved" if current else "created"
     return actions

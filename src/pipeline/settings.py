@@ -8,8 +8,13 @@ validated here, once, before any command uses it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import math
 import re
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,75 @@ LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
 LOCAL_SIGSTORE = "http://127.0.0.1:5010"
 _NUMBER = re.compile(r"[0-9]{1,19}")
 _TRIGGERS = {"", "push", "pull_request"}
+DEFAULT_MAX_WAIT = 120.0
+# Events whose GITHUB_TOKEN GitHub makes read-only for a fork's pull request,
+# and those it makes read-only when Dependabot triggers them (GitHub's docs,
+# "Troubleshooting Dependabot on GitHub Actions"). workflow_run and
+# pull_request_target get the repository's token in both cases.
+PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_review", "pull_request_review_comment"})
+DEPENDABOT_READ_ONLY_EVENTS = PULL_REQUEST_EVENTS | {"push", "create", "deployment", "deployment_status"}
+DEPENDABOT = "dependabot[bot]"
+
+
+class WaitBudget:
+    """The seconds one command may spend waiting on GitHub and the registry, all clients together.
+
+    Every request's time is charged (its socket timeout is never more than
+    what is left), and so is every back-off and every Retry-After. Only time
+    spent waiting is counted, not the command's own work (a build, a deploy's
+    smoke test between two calls): the budget bounds what a hanging or
+    throttling service can cost, not how long a job may run. One budget
+    belongs to one ``Settings`` (``Settings.budget``), which a command reads
+    once: every client built from it shares it.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = seconds
+        self.spent = 0.0
+        self._clock = clock
+
+    def remaining(self) -> float:
+        """Seconds left (never negative)."""
+        return max(self.total - self.spent, 0.0)
+
+    def exhausted(self) -> bool:
+        """Whether nothing is left to wait with (under 10 ms is nothing)."""
+        return self.remaining() < 0.01
+
+    def timeout(self, own: float) -> float:
+        """A socket timeout: the call's own, or what is left when that is less."""
+        return min(own, self.remaining())
+
+    def charge(self, seconds: float) -> None:
+        """Count a wait that was not measured here (a sleep)."""
+        self.spent += max(seconds, 0.0)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Charge the time the ``with`` body takes (a request, its reply)."""
+        start = self._clock()
+        try:
+            yield
+        finally:
+            self.spent += max(self._clock() - start, 0.0)
+
+    def describe(self) -> str:
+        """What the error line says about the budget."""
+        return f"the command's {self.total:g}s wait budget (PIPELINE_MAX_WAIT; {self.spent:.0f}s spent)"
+
+
+def _max_wait(environ: dict[str, str]) -> float:
+    """``PIPELINE_MAX_WAIT``: a finite number of seconds above zero."""
+    text = environ.get("PIPELINE_MAX_WAIT", "")
+    if not text:
+        return DEFAULT_MAX_WAIT
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"PIPELINE_MAX_WAIT is not a number of seconds: {text[:20]!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"PIPELINE_MAX_WAIT must be a number of seconds above 0, not {text[:20]!r}")
+    return value
 
 
 def _number(environ: dict[str, str], name: str) -> str:
@@ -132,7 +206,8 @@ class Settings:
     step_summary: str = ""
     output: str = ""
     comment_author: str = "github-actions[bot]"
-    max_wait: float = 60.0
+    actor: str = ""  # GITHUB_ACTOR: who triggered the run (kept on re-runs)
+    max_wait: float = DEFAULT_MAX_WAIT
     # Where images go (ghcr.io on GitHub; the local registry under act) and how
     # they are built and described; empty base means the Dockerfile's own.
     image_registry: str = "ghcr.io"
@@ -157,10 +232,7 @@ class Settings:
         run_id = environ.get("GITHUB_RUN_ID", "")
         if run_id and not run_id.isdigit():
             raise InputError(f"GITHUB_RUN_ID is not a number: {run_id[:40]!r}")
-        try:
-            max_wait = float(environ.get("PIPELINE_MAX_WAIT", "60"))
-        except ValueError:
-            raise InputError("PIPELINE_MAX_WAIT is not a number of seconds") from None
+        max_wait = _max_wait(environ)
         registry = environ.get("IMAGE_REGISTRY", "") or "ghcr.io"
         if not _REGISTRY.fullmatch(registry):
             raise InputError(f"IMAGE_REGISTRY is not a registry host: {registry[:80]!r}")
@@ -195,8 +267,28 @@ class Settings:
             step_summary=environ.get("GITHUB_STEP_SUMMARY", ""),
             output=environ.get("GITHUB_OUTPUT", ""),
             comment_author=environ.get("PIPELINE_COMMENT_AUTHOR", "github-actions[bot]"),
+            actor=environ.get("GITHUB_ACTOR", ""),
             max_wait=max_wait,
         )
+
+    @functools.cached_property
+    def budget(self) -> WaitBudget:
+        """The command's one wait budget, shared by every client built from these settings."""
+        return WaitBudget(self.max_wait)
+
+    def read_only_token(self) -> str:
+        """Why GitHub gives this job a read-only token by design, or "" when it does not.
+
+        From typed facts only: the event, the PR's head repository the
+        workflow passes (``HEAD_REPOSITORY``) and the actor. When this is ""
+        a 403 on a write means the workflow did not grant the permission.
+        """
+        head = self.job.head_repository
+        if self.event_name in PULL_REQUEST_EVENTS and head and self.repository and head != self.repository:
+            return f"pull request from the fork {head}: GitHub gives its runs a read-only token"
+        if self.actor == DEPENDABOT and self.event_name in DEPENDABOT_READ_ONLY_EVENTS:
+            return f"run triggered by Dependabot ({self.event_name}): GitHub gives it a read-only token"
+        return ""
 
     def require_repository(self) -> tuple[str, str]:
         """``(owner, name)``, or a usage error naming the variable."""

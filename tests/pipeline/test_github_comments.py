@@ -12,6 +12,7 @@ SHA = "a" * 40
 @pytest.fixture
 def client(fake_github, monkeypatch):
     monkeypatch.setattr(github, "BACKOFF", 0.01)
+    monkeypatch.setattr(comments, "SETTLE", 0.05)
     return github.GitHub(
         Settings.from_env(
             {
@@ -76,7 +77,9 @@ def test_a_post_that_failed_before_it_was_applied_is_sent_once_more(client, fake
     posted = comments.upsert(client, "octo/app", 6, MARKER, "report", "github-actions[bot]")
     assert posted.action == "created"
     assert len(fake_github.comments[6]) == 1
-    assert [m for m, p in fake_github.requests if "/comments" in p] == ["GET", "POST", "GET", "POST"]
+    # It looked twice (the second time after GitHub's lists had time to catch up), posted once
+    # more, and looked a last time for a first POST that landed late.
+    assert [m for m, p in fake_github.requests if "/comments" in p] == ["GET", "POST", "GET", "GET", "POST", "GET"]
 
 
 def test_post_is_never_retried_by_the_client_itself(client, fake_github):
@@ -162,13 +165,75 @@ def test_rate_limit_beyond_the_cap_fails_clearly(client, fake_github):
         list(client.paginate("/repos/octo/app/issues/1/comments"))
 
 
-def test_403_read_only_token_is_a_warning_not_a_failure(fake_github, monkeypatch, capsys, tmp_path):
+@pytest.fixture
+def runner_env(monkeypatch):
+    """The run's identity, set explicitly: the suite may itself run on a fork's PR or as Dependabot."""
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    monkeypatch.setenv("HEAD_REPOSITORY", "octo/app")
+    return monkeypatch
+
+
+def test_403_on_a_same_repository_pr_fails_naming_the_permission(fake_github, runner_env, capsys, tmp_path):
+    # It passed with a warning and exit 0: the report job silently never commented.
+    fake_github.faults = [(403, {"X-Accepted-GitHub-Permissions": "issues=write; pull_requests=write"})]
+    status = main(["report", "--reports", str(tmp_path), "--output", str(tmp_path / "o.md"), "--pr", "4"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1
+    assert "grant the job `pull-requests: write`" in err
+    assert "GET /repos/octo/app/issues/4/comments answered HTTP 403 (injected)" in err
+
+
+def test_403_on_cds_comment_fails_whoever_triggered_it(fake_github, runner_env, capsys, tmp_path):
+    # workflow_run gets the repository's token even for a fork's or Dependabot's PR.
+    runner_env.setenv("GITHUB_EVENT_NAME", "workflow_run")
+    runner_env.setenv("GITHUB_ACTOR", "dependabot[bot]")
+    runner_env.delenv("HEAD_REPOSITORY")
+    runner_env.setenv("PR_NUMBER", "5")
+    report = tmp_path / "cd.md"
+    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    fake_github.faults = [(200, {}, b"[]"), (403, {})]
+    assert main(["cd-comment", "--report", str(report)]) == 1
+    assert "grant the job `pull-requests: write`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("event", "actor", "head", "why"),
+    [
+        ("pull_request", "octocat", "fork/app", "pull request from the fork fork/app"),
+        ("pull_request", "dependabot[bot]", "octo/app", "run triggered by Dependabot (pull_request)"),
+        ("push", "dependabot[bot]", "", "run triggered by Dependabot (push)"),
+    ],
+)
+def test_403_with_a_read_only_token_by_design_is_a_notice(
+    fake_github, runner_env, capsys, tmp_path, event, actor, head, why
+):
+    runner_env.setenv("GITHUB_EVENT_NAME", event)
+    runner_env.setenv("GITHUB_ACTOR", actor)
+    runner_env.setenv("HEAD_REPOSITORY", head)
     fake_github.faults = [(403, {})]
     status = main(["report", "--reports", str(tmp_path), "--output", str(tmp_path / "o.md"), "--pr", "4"])
     out = capsys.readouterr().out
     assert status == 0
-    assert "::warning::no PR comment posted" in out
-    assert "pull-requests: write" in out
+    assert f"::notice::no PR comment posted: {why}" in out
+    assert "::warning::" not in out
+
+
+def test_read_only_by_design_is_decided_from_typed_facts_only():
+    def reason(**env):
+        return Settings.from_env({"GITHUB_REPOSITORY": "octo/app", **env}).read_only_token()
+
+    assert reason(GITHUB_EVENT_NAME="pull_request", HEAD_REPOSITORY="fork/app")
+    assert reason(GITHUB_EVENT_NAME="pull_request_review", HEAD_REPOSITORY="fork/app")
+    assert reason(GITHUB_EVENT_NAME="pull_request", HEAD_REPOSITORY="octo/app") == ""
+    assert reason(GITHUB_EVENT_NAME="pull_request") == ""  # no head named: not a fork
+    assert reason(GITHUB_EVENT_NAME="workflow_run", HEAD_REPOSITORY="fork/app") == ""
+    assert reason(GITHUB_EVENT_NAME="pull_request_target", HEAD_REPOSITORY="fork/app") == ""
+    assert reason(GITHUB_EVENT_NAME="workflow_run", GITHUB_ACTOR="dependabot[bot]") == ""
+    assert reason(GITHUB_EVENT_NAME="pull_request", GITHUB_ACTOR="dependabot[bot]")
+    assert reason(GITHUB_EVENT_NAME="pull_request", GITHUB_ACTOR="dependabot") == ""
+    assert reason(GITHUB_EVENT_NAME="pull_request", PR_AUTHOR="dependabot[bot]") == ""  # a person pushed: writable
 
 
 def test_404_says_not_found(client):
@@ -280,7 +345,10 @@ def test_the_marker_of_an_author_that_sorts_first_is_left_alone(client, fake_git
 def test_only_a_403_is_a_skip(client, fake_github, status):
     fake_github.faults = [(status, {})]
     with pytest.raises(GitHubError):
-        comments.upsert_or_warn(client, "octo/app", 7, MARKER, "report", "github-actions[bot]")
+        comments.upsert_or_skip(client, "octo/app", 7, MARKER, "report", "github-actions[bot]", read_only="fork")
+    fake_github.faults = [(403, {})]
+    skipped = comments.upsert_or_skip(client, "octo/app", 7, MARKER, "r", "github-actions[bot]", read_only="fork")
+    assert skipped == comments.Posted("skipped", reason="fork")
 
 
 @pytest.mark.parametrize(("login", "warned"), [("a-bot", True), ("z-bot", True), ("github-actions[bot]", False)])
@@ -321,3 +389,107 @@ def test_what_happened_cannot_be_changed_after():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         comments.Posted("created").action = "updated"
+
+
+# -- every write idempotent under every fault ------------------------------------------
+
+
+def test_a_post_held_past_the_timeout_and_then_committed_is_not_posted_twice(client, fake_github, monkeypatch):
+    # GitHub holds the POST past the client's read timeout, then creates the comment. The client
+    # looked at once, found nothing (still held) and posted again: two sticky comments.
+    monkeypatch.setattr(github, "TIMEOUT", (2.0, 0.3))
+    monkeypatch.setattr(comments, "SETTLE", 1.2)
+    fake_github.lost_replies = [("hold", 0.7)]
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nreport"]
+    assert [m for m, p in fake_github.requests if "/comments" in p].count("POST") == 1
+
+
+@pytest.mark.parametrize("fault", [502, "reset"])
+def test_a_lost_reply_under_eventual_consistency_makes_one_comment(client, fake_github, monkeypatch, fault):
+    # The comment exists but the list shows it only after a while: look again after a short wait.
+    monkeypatch.setattr(comments, "SETTLE", 1.0)
+    fake_github.lost_replies = [fault]
+    fake_github.list_lag = 0.4
+    comments.upsert(client, "octo/app", 4, MARKER, "report", "github-actions[bot]")
+    fake_github.list_lag = 0
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nreport"]
+
+
+def test_a_first_post_that_lands_after_the_second_is_cleaned_up(client, fake_github, monkeypatch):
+    # Held longer than every look: the second POST goes out, then the first lands; the last look keeps one.
+    monkeypatch.setattr(github, "TIMEOUT", (2.0, 0.2))
+    monkeypatch.setattr(comments, "SETTLE", 0.6)
+    fake_github.lost_replies = [("hold", 0.8)]
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "report", "github-actions[bot]")
+    assert posted.action == "created"
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nreport"]
+
+
+def test_duplicates_of_our_comment_are_reduced_to_the_oldest(client, fake_github):
+    ours = {"user": {"login": "github-actions[bot]"}}
+    fake_github.comments[7] = [
+        {"id": 11, "body": f"{MARKER}\nfirst", **ours},
+        {"id": 12, "body": f"{MARKER} pasted", "user": {"login": "mallory"}},
+        {"id": 13, "body": "chatter", **ours},
+        {"id": 14, "body": f"{MARKER}\nsecond", **ours},
+        {"id": 15, "body": f"{MARKER}\nthird", **ours},
+    ]
+    posted = comments.upsert(client, "octo/app", 7, MARKER, "new", "github-actions[bot]")
+    assert posted.action == "updated"
+    assert posted.removed == 2
+    assert [(c["id"], c["body"]) for c in fake_github.comments[7]] == [
+        (11, f"{MARKER}\nnew"),
+        (12, f"{MARKER} pasted"),
+        (13, "chatter"),
+    ]
+    writes = [(m, p) for m, p in fake_github.requests if m != "GET"]
+    assert writes[0] == ("PATCH", "/repos/octo/app/issues/comments/11")  # edited before anything is deleted
+    # A re-run finds exactly one and only edits it.
+    assert comments.upsert(client, "octo/app", 7, MARKER, "again", "github-actions[bot]").removed == 0
+
+
+def test_a_duplicate_already_deleted_is_fine(client, fake_github, monkeypatch):
+    ours = {"user": {"login": "github-actions[bot]"}}
+    fake_github.comments[7] = [{"id": 11, "body": f"{MARKER}\na", **ours}, {"id": 12, "body": f"{MARKER}\nb", **ours}]
+    original = client.request
+
+    def deleted_meanwhile(method, path, **kwargs):
+        if method == "DELETE":
+            fake_github.comments[7] = [c for c in fake_github.comments[7] if c["id"] != 12]
+        return original(method, path, **kwargs)
+
+    monkeypatch.setattr(client, "request", deleted_meanwhile)
+    assert comments.upsert(client, "octo/app", 7, MARKER, "new", "github-actions[bot]").removed == 1
+    assert [c["id"] for c in fake_github.comments[7]] == [11]
+
+
+def test_cd_comment_says_what_it_removed(fake_github, monkeypatch, capsys, tmp_path):
+    ours = {"user": {"login": "github-actions[bot]"}}
+    marker = "<!-- sample-app-pipeline:cd-report -->"
+    fake_github.comments[5] = [
+        {"id": i, "body": f"{marker}\n{i}", "html_url": f"https://example.invalid/c/{i}", **ours} for i in (1, 2)
+    ]
+    report = tmp_path / "cd.md"
+    report.write_text(f"{marker}\nbody")
+    monkeypatch.setenv("PR_NUMBER", "5")
+    assert main(["cd-comment", "--report", str(report)]) == 0
+    assert "comment updated: https://example.invalid/c/1 (1 duplicate removed)" in capsys.readouterr().out
+    assert len(fake_github.comments[5]) == 1
+
+
+def test_a_post_that_never_left_is_retried_and_one_that_may_have_is_not(monkeypatch):
+    monkeypatch.setattr(github, "BACKOFF", 0.001)
+    client = github.GitHub(Settings(api_url="http://127.0.0.1:9", max_wait=5))
+    with pytest.raises(GitHubError, match="after 5 attempts") as raised:
+        client.request("POST", "/repos/octo/app/issues/1/comments", json={"body": "x"})
+    assert raised.value.uncertain is False  # the connection was refused: nothing was sent
+
+
+def test_a_second_unknown_outcome_says_a_rerun_finds_the_comment(client, fake_github):
+    fake_github.lose_posts = {1: 502, 2: 502}
+    fake_github.list_lag = 60  # the list never shows them in time
+    with pytest.raises(GitHubError, match="a re-run finds it and edits it") as raised:
+        comments.upsert(client, "octo/app", 4, MARKER, "report", "github-actions[bot]")
+    assert raised.value.uncertain

@@ -118,7 +118,7 @@ def test_publish_creates_the_release_once_and_a_rerun_changes_nothing(tmp_path, 
     assert len([r for r in fake_github.requests if r[0] == "POST"]) == writes
     (dist / "extra.json").write_text("{}")
     assert main(argv) == 1
-    assert "exists with other assets" in capsys.readouterr().err
+    assert "published with other assets (missing extra.json)" in capsys.readouterr().err
 
 
 def test_publish_refuses_bad_input_before_any_write(tmp_path, fake_github, capsys):

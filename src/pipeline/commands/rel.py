@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import subprocess
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def cmd_release_check(args: argparse.Namespace) -> int:
         name = image_name(settings.image_registry, "/".join(settings.require_repository()))
         try:
             wanted = registry.parse_reference(f"{name}:{grammar.commit_tag(sha)}")
-            image = registry.resolve(wanted, settings.job.registry_token).pinned
+            image = registry.resolve(wanted, settings.job.registry_token, budget=settings.budget).pinned
         except CheckFailed as error:
             problems.append(f"CI's image for {sha[:12]} is not there ({error}): did CI succeed for this commit?")
     if problems:
@@ -111,7 +110,7 @@ def cmd_release_promote(args: argparse.Namespace) -> int:
     settings = common.settings()
     pinned = registry.parse_reference(args.image)
     tags = tuple(args.tags.split())
-    done = registry.promote(pinned, tags, settings.job.registry_token)
+    done = registry.promote(pinned, tags, settings.job.registry_token, budget=settings.budget)
     for tag, action in done.items():
         print(f"{pinned.name}:{tag} -> {pinned.digest}: {action}")
     return 0
@@ -125,48 +124,25 @@ def _assets(directory: Path) -> list[Path]:
 
 
 def cmd_release_publish(args: argparse.Namespace) -> int:
-    """The GitHub Release: notes and every file as an asset; a re-run changes nothing.
+    """The GitHub Release: a draft until every asset is there with its digest checked, then published.
 
-    A release that exists with exactly these assets is left as it is; one
-    with other assets is refused (nothing is half-published or replaced).
+    A re-run resumes what is missing; a published, complete release is left
+    unchanged; different bytes, or other assets, are refused by name
+    (``pipeline.publish``).
     """
+    from pipeline import publish  # noqa: PLC0415
+
     settings = common.settings()
     target = release.parse_tag(args.tag or settings.ref)
     files = [p for d in args.dir for p in _assets(Path(d))]
     if not files:
         raise InputError("no files to publish")
-    names = sorted(p.name for p in files)
-    if len(set(names)) != len(names):
-        raise InputError(f"two assets share a name: {names}")
+    assets = publish.local_assets(files)
     repository = "/".join(settings.require_repository())
-    github = common.github(settings)
-    from pipeline.errors import GitHubError  # noqa: PLC0415
-
-    try:
-        existing = github.json("GET", f"/repos/{repository}/releases/tags/{target.tag}")
-    except GitHubError as error:
-        if error.status != 404:
-            raise
-        existing = None
-    if isinstance(existing, dict):
-        have = sorted(str(a.get("name", "")) for a in existing.get("assets") or [] if isinstance(a, dict))
-        if have == names:
-            print(f"{target.tag} is already published with these {len(names)} assets: unchanged")
-            return 0
-        raise CheckFailed(f"{target.tag} exists with other assets ({', '.join(have) or 'none'}): refusing to change it")
-    body = _read(Path(args.notes))
-    created = github.json(
-        "POST",
-        f"/repos/{repository}/releases",
-        json={"tag_name": target.tag, "name": target.version, "body": body, "prerelease": target.prerelease},
-    )
-    upload = str(created.get("upload_url", "")).split("{", 1)[0] if isinstance(created, dict) else ""
-    if not upload:
-        raise CheckFailed("GitHub created the release but gave no upload URL")
-    for path in files:
-        github.upload(upload, path.name, path.read_bytes())
-        print(f"uploaded {path.name} ({hashlib.sha256(path.read_bytes()).hexdigest()[:12]})")
-    actions.append_summary(settings.step_summary, f"Published {target.tag} with {len(files)} assets")
+    notes = _read(Path(args.notes))
+    done = publish.Publisher(common.github(settings), repository, target, notes, assets).run()
+    if done == "published":
+        actions.append_summary(settings.step_summary, f"Published {target.tag} with {len(assets)} assets")
     return 0
 
 
