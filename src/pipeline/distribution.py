@@ -15,6 +15,7 @@ from pipeline import release
 from pipeline.errors import CheckFailed, InputError
 
 if TYPE_CHECKING:
+    from pipeline import verify
     from pipeline.trust import Trust
     from pipeline.verify import Expectations
 
@@ -226,35 +227,36 @@ def _listed(items: list[str]) -> str:
     return "; ".join(shown) + more
 
 
-def _entries(folder: Path) -> tuple[list[os.DirEntry[str]], list[str]]:
-    """The folder's regular files, and a problem for every other entry (by name, never opened)."""
+def _entries(folder: Path) -> tuple[list[os.DirEntry[str]], list[tuple[os.DirEntry[str], str]]]:
+    """The folder's regular files, and every other entry with what it is (never opened)."""
     from pipeline import verify  # noqa: PLC0415
 
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as error:
         raise InputError(f"cannot read {folder}: {(error.strerror or type(error).__name__).lower()}") from None
-    regular, problems = [], []
+    regular, odd = [], []
     for entry in entries:
         try:
             kind = verify.not_regular(Path(entry.path).stat().st_mode)
+            kind = f"it is {kind}, not a regular file" if kind else ""
         except OSError as error:
             kind = (error.strerror or type(error).__name__).lower()
         if kind:
-            problems.append(f"{entry.name}: {kind}, not a release file")
+            odd.append((entry, kind))
         else:
             regular.append(entry)
-    return regular, problems
+    return regular, odd
 
 
 def _attested(
-    bundle_files: list[os.DirEntry[str]], expected: Expectations, verifier: object
+    candidates: list[verify.Candidate], expected: Expectations, verifier: object
 ) -> tuple[set[str], list[str]]:
     """The digests the bundles that verify attest, and why each other bundle was refused (each verified once)."""
     from pipeline import verify  # noqa: PLC0415
 
     attested, refused = set(), []
-    for origin, data in [c for e in bundle_files for c in verify.bundles_from_file(e.path, e.name)]:
+    for origin, data in candidates:
         if isinstance(data, verify.Unreadable):
             refused.append(f"{origin}: {data.reason}")
             continue
@@ -290,16 +292,21 @@ def verify_assets(folder: Path, tag: str, expected: Expectations, trust: Trust) 
             f"verifying {tag} needs the commit it names: give --commit <sha> "
             "(or run it in a git checkout that has the tag)"
         )
-    regular, problems = _entries(folder)
+    regular, odd = _entries(folder)
     bundle_files = [e for e in regular if e.name.endswith(BUNDLE_SUFFIXES)]
     sums = next((e for e in regular if e.name == SUMS), None)
     subjects = [e for e in regular if e not in bundle_files and e is not sums]
+    # An entry that is not a regular file: a refused bundle if it has a bundle's
+    # name (the others may still verify), else a release file that cannot be checked.
+    odd_bundles = [(e.name, verify.Unreadable(kind)) for e, kind in odd if e.name.endswith(BUNDLE_SUFFIXES)]
+    problems = [f"{e.name}: {kind}" for e, kind in odd if not e.name.endswith(BUNDLE_SUFFIXES)]
     if not subjects and not problems:
         raise InputError(f"{folder} holds no release files")
-    if not bundle_files:
+    if not bundle_files and not odd_bundles:
         raise CheckFailed(f"{folder} holds no attestation bundles (*.sigstore.json or *.jsonl)")
     expected.validate()
-    attested, refused_bundles = _attested(bundle_files, expected, trust.verifier())
+    candidates = [c for e in bundle_files for c in verify.bundles_from_file(e.path, e.name)] + odd_bundles
+    attested, refused_bundles = _attested(candidates, expected, trust.verifier())
     digests, verified = {}, []
     for entry in subjects:
         try:

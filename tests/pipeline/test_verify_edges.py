@@ -118,7 +118,10 @@ def test_a_refused_value_is_quoted_to_a_fixed_length(field, shown):
 # -- reasons: exact where a person reads them ---------------------------------------
 def test_a_reason_for_an_unclassified_error_keeps_its_words_and_hides_raw_bytes():
     # Only what this module did not classify goes through reason(): its words, bounded, no bytes.
-    assert verify.reason("Unsupported DSSE log entry type: intoto/0.0.2") == "Unsupported DSSE log entry type: intoto/0.0.2"
+    assert (
+        verify.reason("Unsupported DSSE log entry type: intoto/0.0.2")
+        == "Unsupported DSSE log entry type: intoto/0.0.2"
+    )
     assert verify.reason("got b'" + "A" * 100 + "' back") == "got <bytes> back"
 
 
@@ -269,6 +272,6 @@ def test_another_runs_uri_is_shown_around_where_it_differs():
     assert isinstance(caught.value, verify.Mismatch)
     # The two URIs share 340 characters: both are shown from just before the first that differs.
     assert message.startswith("the certificate's run invocation URI does not match (RunAttempts): got …")
-    assert f"{'9' * 19}9{'9' * 10}" in message.split(", expected")[0]
-    assert "98/attempts/1 to /1" in message.split(", expected")[1]
+    assert f"{'9' * 19}9{'9' * 10}" in message.split(", expected", 1)[0]
+    assert "98/attempts/1 to /1" in message.split(", expected", 1)[1]
     assert len(message) < 2 * verify.VALUE_WIDTH + 120
