@@ -385,11 +385,15 @@ def test_the_release_dry_run_releases_the_local_image_of_this_commit(
         "release.sigstore.json",
     }
     # What a user runs on the downloaded assets; a file no bundle covers is refused by name.
-    verify_args = ["verify-release", f"v{version}", "--dir", str(tmp_path / "release-assets")]
+    verify_args = ["verify-release", f"v{version}", "--dir", str(tmp_path / "release-assets"), "--commit", head.strip()]
     assert main([*verify_args, "--repository", "local/sample-app"]) == 0
     (tmp_path / "release-assets" / "extra.txt").write_text("not released")
     assert main([*verify_args, "--repository", "local/sample-app"]) == 1
     assert "extra.txt (sha256:" in capsys.readouterr().err
+    (tmp_path / "release-assets" / "extra.txt").unlink()
+    other = "f" * 40 if head.strip() != "f" * 40 else "e" * 40
+    assert main([*verify_args[:-1], other, "--repository", "local/sample-app"]) == 1
+    assert f"got {head.strip()}, expected {other}" in capsys.readouterr().err  # the tag's commit, compared
     for tag in (version, f"9.{minor}", "latest"):
         assert registry.resolve(registry.parse_reference(f"{local}:{tag}")).digest == digest
     notes = (tmp_path / "release.md").read_text()
@@ -420,3 +424,87 @@ def test_verify_reads_the_bundles_attached_to_an_image_in_the_registry(pushed, c
     args += ["--signer-workflow", ".github/workflows/extremely-dangerous-oidc-beacon.yml", "--ref", "refs/heads/main"]
     assert main(args) == 0, capsys.readouterr()
     assert main([*args[:-2], "--ref", "refs/heads/other"]) == 1
+
+
+# -- every deployment is bound to its commit: two real builds and a re-tag ------------------
+OLD_COMMIT, NEW_COMMIT = "0" * 39 + "1", "0" * 39 + "2"
+
+
+@pytest.fixture
+def two_commits(pushed, fake_github, local_authority, monkeypatch, tmp_path):
+    """Images of two commits, each attested (through the local authority) for its own commit.
+
+    The second build differs by its revision label, as CI's builds of two
+    commits do; then the old digest is re-tagged ``sha-<new commit>``, as a
+    tag-push by anyone holding ``packages: write`` could.
+    """
+    from pipeline import signing  # noqa: PLC0415
+    from pipeline.trust import Trust  # noqa: PLC0415
+
+    name, _ = pushed
+    repository = name.split("/", 1)[1]
+    digests = {}
+    for run_id, commit in (("31", OLD_COMMIT), ("32", NEW_COMMIT)):
+        tag = f"{name}:build-{commit[-1]}"
+        label = f"org.opencontainers.image.revision={commit}"
+        sh("docker", "build", "-q", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE}", "--label", label,
+           "-t", tag, str(ROOT))  # fmt: skip
+        sh("docker", "push", "-q", tag)
+        digests[commit] = registry.resolve(registry.parse_reference(tag)).digest
+        run = signing.Workflow(
+            repository=repository, ref="refs/heads/main", sha=commit, run_id=run_id, repository_id="99"
+        )
+        document = signing.provenance([(name, digests[commit])], run)
+        bundle = signing.sign(document, Trust(local_url=local_authority.url), run)
+        fake_github.attestations[digests[commit].split(":")[1]] = [{"bundle": json.loads(bundle)}]
+    assert digests[OLD_COMMIT] != digests[NEW_COMMIT]
+    sh("docker", "tag", f"{name}:build-1", f"{name}:sha-{NEW_COMMIT}")  # the re-tag
+    sh("docker", "push", "-q", f"{name}:sha-{NEW_COMMIT}")
+    for key, value in {
+        "GITHUB_REPOSITORY": repository,
+        "IMAGE_REGISTRY": REGISTRY,
+        "GITHUB_REF": "refs/heads/main",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return name, digests
+
+
+def test_an_older_image_re_tagged_as_a_newer_commit_is_refused_naming_both(two_commits, tmp_path, capsys):
+    _, digests = two_commits
+    out = tmp_path / "cd.json"
+    assert main(["deploy", "--sha", NEW_COMMIT, "--repository-id", "99", "--output", str(out)]) == 1
+    report = json.loads(out.read_text())
+    assert report["digest"] == digests[OLD_COMMIT]  # what sha-<new> names now
+    assert report["verification"].startswith("failed: refused: ")
+    assert (
+        f"source commit does not match (OIDCSourceRepositoryDigest): got {OLD_COMMIT}, expected {NEW_COMMIT}"
+        in (report["verification"])
+    )
+    assert not any(step["name"].startswith("run") for step in report["steps"])  # nothing of it ran
+    assert "deployment failed at verify" in capsys.readouterr().err
+    # verify by digest says the same, and the honest image verifies for its own commit.
+    verify_args = ["verify", "--repository-id", "99", "--json"]
+    assert main([*verify_args, "--digest", digests[OLD_COMMIT], "--commit", NEW_COMMIT]) == 1
+    assert f"got {OLD_COMMIT}, expected {NEW_COMMIT}" in capsys.readouterr().err
+    assert main([*verify_args, "--digest", digests[NEW_COMMIT], "--commit", NEW_COMMIT]) == 0
+    assert json.loads(capsys.readouterr().out)["commit"] == NEW_COMMIT
+
+
+def test_cd_refuses_the_re_tagged_image_and_deploys_the_honest_one(two_commits, monkeypatch, tmp_path, capsys):
+    name, digests = two_commits
+    for key, value in {"TRIGGER": "push", "HEAD_SHA": NEW_COMMIT, "RUN_ID": "32", "REPOSITORY_ID": "99"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    assert main(["cd-deploy"]) == 1
+    report = json.loads((tmp_path / "reports" / "cd-report.json").read_text())
+    assert f"got {OLD_COMMIT}, expected {NEW_COMMIT}" in report["verification"]
+    capsys.readouterr()
+    # Put the tag back on the commit's own image: the same job deploys it, verified.
+    sh("docker", "tag", f"{name}:build-2", f"{name}:sha-{NEW_COMMIT}")
+    sh("docker", "push", "-q", f"{name}:sha-{NEW_COMMIT}")
+    assert main(["cd-deploy"]) == 0, capsys.readouterr()
+    report = json.loads((tmp_path / "reports" / "cd-report.json").read_text())
+    assert report["digest"] == digests[NEW_COMMIT]
+    assert report["verification"] == "verified"
+    assert report["verified"]["commit"] == NEW_COMMIT
