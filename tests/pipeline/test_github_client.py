@@ -84,3 +84,19 @@ def test_a_403_with_an_unreadable_reset_is_a_permission_error(client, fake_githu
     fake_github.faults = [(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"})]
     with pytest.raises(GitHubError, match="lacks a permission"):
         client.request("GET", "/x")
+
+
+def test_a_403_names_the_permission_github_says_would_do(client, fake_github):
+    fake_github.faults = [(403, {"X-Accepted-GitHub-Permissions": "contents=write"})]
+    with pytest.raises(github.PermissionDenied, match="grant this job `contents: write`$") as raised:
+        client.request("POST", "/repos/octo/app/releases", json={})
+    assert raised.value.accepted == ("contents: write",)
+    assert raised.value.what == "POST /repos/octo/app/releases"
+    assert raised.value.detail == "injected"
+
+
+def test_githubs_permission_header_becomes_workflow_syntax():
+    assert github.accepted_permissions("issues=write; pull_requests=write") == ("issues: write", "pull-requests: write")
+    assert github.accepted_permissions("contents=read,pull_requests=write") == ("contents: read, pull-requests: write",)
+    assert github.accepted_permissions("") == ()
+    assert github.accepted_permissions("garbage; =x; y=") == ()
