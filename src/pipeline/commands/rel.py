@@ -149,7 +149,7 @@ def cmd_release_publish(args: argparse.Namespace) -> int:
 def cmd_release_build(args: argparse.Namespace) -> int:
     """Build once, reproducibly, and check the metadata before anything is attested."""
     epoch = distribution.commit_epoch()
-    sums = distribution.build_release(Path(args.output), epoch)
+    sums = distribution.build_release(Path(args.output), epoch, Path(args.sums))
     print(sums + f"(SOURCE_DATE_EPOCH={epoch}, the commit's time)")
     return 0
 
