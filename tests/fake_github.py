@@ -4,7 +4,7 @@ Used in-process by the tests (the ``fake_github`` fixture) and as a process of
 its own by the workflow runner (``tests/workflows/run_act.py``), which seeds it
 and reads what the workflows posted through two extra routes:
 
-- ``POST /_fake/seed``  JSON ``{"pulls": [...], "pulls_by_commit": {sha: [...]}}``
+- ``POST /_fake/seed``  JSON ``{"pulls": [...], "pulls_by_commit": {sha: [...]}, "commits": {sha: {...}}}``
 - ``GET  /_fake/state`` JSON ``{"comments": {...}, "requests": [[method, path], ...], "releases": {...},
   "attestations": {digest: count}}`` (``releases``: by tag, the published one before a draft)
 
@@ -53,6 +53,8 @@ class FakeGitHub:
         self.comments: dict[int, list[dict]] = {}
         self.pulls_by_commit: dict[str, list[dict]] = {}
         self.pulls: list[dict] = []
+        # sha -> {"sha": ..., "parents": [{"sha": ...}, ...]} (GET /repos/{o}/{r}/commits/{sha})
+        self.commits: dict[str, dict] = {}
         self.attestations: dict[str, list[dict]] = {}
         self.faults: list[tuple[int, dict[str, str]]] = []
         self.requests: list[tuple[str, str]] = []
@@ -253,6 +255,9 @@ def make_handler(state: FakeGitHub):
             if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
                 chunk, headers = self._page(state.listed(state.comments.get(int(m[1]), [])), path, query)
                 return self._send(200, chunk, headers)
+            if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]{40})", path):
+                commit = state.commits.get(m.group(1))
+                return self._send(200, commit) if commit else self._send(404, {"message": "No commit found"})
             if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]+)/pulls", path):
                 return self._send(200, state.pulls_by_commit.get(m[1], []))
             if re.fullmatch(r"/repos/[^/]+/[^/]+/pulls", path):
@@ -299,6 +304,7 @@ def make_handler(state: FakeGitHub):
                 seed = self._body()
                 state.pulls = seed.get("pulls", [])
                 state.pulls_by_commit = seed.get("pulls_by_commit", {})
+                state.commits = seed.get("commits", {})
                 return self._send(200, {})
             state.requests.append(("POST", self.path))
             self._hang()

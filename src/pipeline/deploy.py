@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import docker, registry
 from pipeline import markdown as md
 from pipeline.errors import CheckFailed, PipelineError
 from pipeline.verify import Verified
+
+if TYPE_CHECKING:
+    from pipeline.settings import WaitBudget
 
 CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
 SMOKE = (("2", "3"), "5", 0)
@@ -59,6 +62,7 @@ def deploy(
     timeout: float = 60,
     registry_token: str = "",
     unverified_reason: str = "switched off explicitly (--no-verify)",
+    budget: WaitBudget | None = None,
 ) -> Deployment:
     """Run every stage; a failure stops the rest and is recorded, never raised.
 
@@ -68,7 +72,7 @@ def deploy(
     result = Deployment(image=image, environment=environment)
     try:
         started = time.monotonic()
-        ref = registry.resolve(registry.parse_reference(image), registry_token)
+        ref = registry.resolve(registry.parse_reference(image), registry_token, budget=budget)
         result.digest = ref.digest
         resolved = Step("resolve", ok=True, detail=f"{image} -> {ref.digest}", seconds=time.monotonic() - started)
         result.steps.append(resolved)

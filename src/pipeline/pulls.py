@@ -81,3 +81,37 @@ def find_pull_request(
         items = list(github.paginate(f"/repos/{repository}/pulls", {"head": fork_head, "state": "open"}))
         found = _matching(items, sha, repository)
     return choose(found, preferred)
+
+
+def merge_binds(commit: str, head_sha: str, parents: list[str]) -> str:
+    """Why a PR run's certificate commit is not bound to the PR's head ("" when it is).
+
+    A ``pull_request`` run signs as its ``github.sha``: the merge commit of
+    ``refs/pull/N/merge``, whose second parent is the head it tested (the
+    first is the base). The head itself is accepted too: it is what a run of
+    the head (act, a merge queue's checkout) signs.
+    """
+    if commit == head_sha:
+        return ""
+    if len(parents) == 2 and parents[1] == head_sha:
+        return ""
+    named = ", ".join(p[:12] for p in parents) or "none"
+    return (
+        f"the certificate's commit {commit} is neither the PR's head {head_sha} nor a merge of it "
+        f"(its parents: {named})"
+    )
+
+
+def require_merge_of_head(github: GitHub, repository: str, commit: str, head_sha: str) -> None:
+    """Refuse unless ``commit`` is the head or GitHub's merge commit of it (one API read)."""
+    from pipeline.errors import CheckFailed  # noqa: PLC0415
+
+    require_sha(commit)
+    if commit == head_sha:
+        return
+    reply = github.json("GET", f"/repos/{repository}/commits/{commit}")
+    parents = reply.get("parents") if isinstance(reply, dict) else None
+    shas = [str(p.get("sha", "")) for p in parents if isinstance(p, dict)] if isinstance(parents, list) else []
+    why = merge_binds(commit, head_sha, shas)
+    if why:
+        raise CheckFailed(f"refused: {why}")

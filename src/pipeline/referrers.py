@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
 from pipeline.errors import CheckFailed, InputError
 from pipeline.grammar import DIGEST
-from pipeline.registry import Reference, _scheme
+from pipeline.registry import Reference, _scheme, _send
+
+if TYPE_CHECKING:
+    from pipeline.settings import WaitBudget
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -32,19 +36,21 @@ def _base(ref: Reference) -> str:
     return f"{_scheme(ref.host)}://{ref.host}/v2/{ref.path}"
 
 
-def _get(url: str, accept: str = "", *, stream: bool = False) -> requests.Response:
+def _get(url: str, accept: str = "", *, stream: bool = False, budget: WaitBudget | None = None) -> requests.Response:
+    """One read within the command's wait budget, when one is given (``registry._send``)."""
+    headers = {"Accept": accept} if accept else {}
     try:
-        return requests.get(url, headers={"Accept": accept} if accept else {}, timeout=TIMEOUT, stream=stream)
+        return _send("GET", url, urlsplit(url).netloc, TIMEOUT, budget, headers=headers, stream=stream)
     except requests.RequestException as error:
         raise CheckFailed(f"cannot reach the registry: {type(error).__name__}") from None
 
 
-def _index(ref: Reference) -> dict[str, Any]:
+def _index(ref: Reference, budget: WaitBudget | None = None) -> dict[str, Any]:
     """The referrers of the digest: the API first, then the tag schema; {} when none."""
     hexdigits = ref.digest.removeprefix("sha256:")
-    reply = _get(f"{_base(ref)}/referrers/{ref.digest}", INDEX)
+    reply = _get(f"{_base(ref)}/referrers/{ref.digest}", INDEX, budget=budget)
     if reply.status_code in {404, 405}:
-        reply = _get(f"{_base(ref)}/manifests/sha256-{hexdigits}", INDEX)
+        reply = _get(f"{_base(ref)}/manifests/sha256-{hexdigits}", INDEX, budget=budget)
         if reply.status_code == 404:
             return {}
     if reply.status_code >= 400:
@@ -56,7 +62,7 @@ def _index(ref: Reference) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def find(ref: Reference) -> list[tuple[str, bytes]]:
+def find(ref: Reference, budget: WaitBudget | None = None) -> list[tuple[str, bytes]]:
     """Every Sigstore bundle attached to the image digest, as ``(origin, bytes)``.
 
     A blob whose bytes do not match its digest is refused (the registry is not trusted);
@@ -65,12 +71,12 @@ def find(ref: Reference) -> list[tuple[str, bytes]]:
     if not DIGEST.fullmatch(ref.digest):
         raise InputError("reading referrers needs name@sha256:...")
     found = []
-    for item in _index(ref).get("manifests") or []:
+    for item in _index(ref, budget).get("manifests") or []:
         if not isinstance(item, dict) or not DIGEST.fullmatch(str(item.get("digest", ""))):
             continue
         if item.get("artifactType") not in (None, BUNDLE_MEDIA_TYPE):
             continue
-        manifest = _get(f"{_base(ref)}/manifests/{item['digest']}", MANIFEST)
+        manifest = _get(f"{_base(ref)}/manifests/{item['digest']}", MANIFEST, budget=budget)
         if manifest.status_code >= 400:
             continue
         try:
@@ -83,20 +89,20 @@ def find(ref: Reference) -> list[tuple[str, bytes]]:
             digest = str(layer.get("digest", ""))
             if not DIGEST.fullmatch(digest):
                 continue
-            data, why = _blob(f"{_base(ref)}/blobs/{digest}", digest)
+            data, why = _blob(f"{_base(ref)}/blobs/{digest}", digest, budget)
             found.append((f"referrer {item['digest'][:19]}{why}", data))
     if not found:
         raise CheckFailed(f"refused: no Sigstore bundle is attached to {ref.pinned} in the registry")
     return found
 
 
-def _blob(url: str, digest: str) -> tuple[bytes, str]:
+def _blob(url: str, digest: str, budget: WaitBudget | None = None) -> tuple[bytes, str]:
     """A bundle blob read to at most ``MAX_BLOB`` bytes: ``(bytes, "")``, or ``(b"", " (why not)")``.
 
     Memory stays bounded whatever the registry sends; bytes that do not hash
     to the digest the manifest names are never used.
     """
-    with _get(url, stream=True) as blob:
+    with _get(url, stream=True, budget=budget) as blob:
         if blob.status_code >= 400:
             return b"", f" (blob: HTTP {blob.status_code})"
         try:

@@ -114,6 +114,7 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
                 ref=run.ref,
                 signer_workflow=RELEASE_WORKFLOW,
                 issuer=trust.issuer,
+                commit=run.sha,
             )
             verified = distribution.verify_assets(assets, target.tag, expected, trust)
             return f"{len(verified)} files verified in {assets}"

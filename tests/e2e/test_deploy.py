@@ -508,3 +508,60 @@ def test_cd_refuses_the_re_tagged_image_and_deploys_the_honest_one(two_commits, 
     assert report["digest"] == digests[NEW_COMMIT]
     assert report["verification"] == "verified"
     assert report["verified"]["commit"] == NEW_COMMIT
+
+
+BASE_COMMIT, MERGE_COMMIT = "0" * 39 + "3", "0" * 39 + "4"
+
+
+def _pr_attested(two_commits, fake_github, local_authority, merge_parents):
+    """The newer image as a PR run would attest it: ``refs/pull/7/merge`` at a merge commit."""
+    from pipeline import signing  # noqa: PLC0415
+    from pipeline.trust import Trust  # noqa: PLC0415
+
+    name, digests = two_commits
+    repository = name.split("/", 1)[1]
+    sh("docker", "tag", f"{name}:build-2", f"{name}:sha-{NEW_COMMIT}")
+    sh("docker", "push", "-q", f"{name}:sha-{NEW_COMMIT}")
+    run = signing.Workflow(
+        repository=repository, ref="refs/pull/7/merge", sha=MERGE_COMMIT, run_id="33", repository_id="99"
+    )
+    bundle = signing.sign(
+        signing.provenance([(name, digests[NEW_COMMIT])], run), Trust(local_url=local_authority.url), run
+    )
+    fake_github.attestations[digests[NEW_COMMIT].split(":")[1]] = [{"bundle": json.loads(bundle)}]
+    fake_github.commits[MERGE_COMMIT] = {"sha": MERGE_COMMIT, "parents": [{"sha": p} for p in merge_parents]}
+    head = {"sha": NEW_COMMIT, "ref": "feature", "repo": {"full_name": repository}}
+    fake_github.pulls_by_commit[NEW_COMMIT] = [
+        {"number": 7, "state": "open", "head": head, "base": {"ref": "main", "repo": {"full_name": repository}}}
+    ]
+    return digests
+
+
+@pytest.mark.parametrize(
+    ("parents", "deployed"),
+    [
+        ([BASE_COMMIT, NEW_COMMIT], True),  # GitHub's merge commit of the head
+        ([BASE_COMMIT, OLD_COMMIT], False),  # a merge of another head
+        ([NEW_COMMIT], False),  # a commit after the head, not its merge
+    ],
+)
+def test_a_pr_image_is_bound_to_its_head_through_the_merge_commit(
+    two_commits, fake_github, local_authority, monkeypatch, tmp_path, capsys, parents, deployed
+):
+    digests = _pr_attested(two_commits, fake_github, local_authority, parents)
+    env = {"TRIGGER": "pull_request", "HEAD_SHA": NEW_COMMIT, "RUN_ID": "33", "REPOSITORY_ID": "99"}
+    for key, value in {**env, "ENVIRONMENT": "preview", "GITHUB_TOKEN": "t"}.items():
+        monkeypatch.setenv(key, value)
+    status = main(["cd-deploy"])
+    report = json.loads((tmp_path / "reports" / "cd-report.json").read_text())
+    assert report["digest"] == digests[NEW_COMMIT]
+    if deployed:
+        assert status == 0, capsys.readouterr()
+        assert report["verification"] == "verified"
+        assert report["verified"]["commit"] == MERGE_COMMIT
+    else:
+        assert status == 1
+        assert (
+            f"the certificate's commit {MERGE_COMMIT} is neither the PR's head {NEW_COMMIT}" in (report["verification"])
+        )
+        assert not any(step["name"].startswith("run") for step in report["steps"])

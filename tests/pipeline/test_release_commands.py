@@ -143,6 +143,7 @@ def test_assets_go_only_to_githubs_upload_host(fake_github):
 VECTORS = __import__("pathlib").Path(__file__).resolve().parent / "data" / "sigstore"
 BEACON = ["--repository", "sigstore-conformance/extremely-dangerous-public-oidc-beacon"]
 BEACON += ["--signer-workflow", ".github/workflows/extremely-dangerous-oidc-beacon.yml", "--ref", "refs/heads/main"]
+BEACON += ["--commit", "82a3bfe6dd50fe9c71d6315eae66da15307856cf"]  # the vector certificate's commit
 
 
 @pytest.fixture
@@ -177,6 +178,7 @@ def test_verify_release_refuses_an_extra_or_changed_file_with_its_name(downloade
 def test_verify_release_refuses_another_signer_or_ref(downloaded, capsys):
     # The default expectation: this repository's release.yml at refs/tags/v0.2.0.
     args = ["verify-release", "v0.2.0", "--dir", str(downloaded), "--offline"]
+    args += ["--commit", "82a3bfe6dd50fe9c71d6315eae66da15307856cf"]
     assert main([*args, "--repository", "sigstore-conformance/extremely-dangerous-public-oidc-beacon"]) == 1
     assert "release.yml@refs/tags/v0.2.0" in capsys.readouterr().err
 

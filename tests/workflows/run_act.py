@@ -355,15 +355,19 @@ class World:
         return self.run_ids[scenario]
 
     # -- act ------------------------------------------------------------------
+    def artifact_store(self, scenario: Scenario) -> Path:
+        """The run's artifact store: a re-run shares its first attempt's, as on GitHub."""
+        store = self.work / "artifacts" / origin_of(scenario).slug
+        store.mkdir(parents=True, exist_ok=True)
+        return store
+
     def act(self, scenario: Scenario) -> Run:
         self.git("checkout", "-q", "-f", scenario.branch)
         if scenario.branch == "main":
             self.git("checkout", "-q", "-B", "main", self.shas["main"])
         event_file = self.work / f"{scenario.slug}.event.json"
         event_file.write_text(json.dumps(scenario.payload(self), indent=2), encoding="utf-8")
-        origin = next((s for s in SCENARIOS if s.name == scenario.run_of), scenario)
-        artifacts = self.work / "artifacts" / origin.slug
-        artifacts.mkdir(parents=True, exist_ok=True)
+        artifacts = self.artifact_store(scenario)
         workflow = self.repo / ".github" / "workflows" / scenario.workflow
         mounts = [f"-v {artifacts}:/act-artifacts", f"-v {self.cache}:/root/.cache"]
         # The attest stand-in signs with the helpers of the commit under test on
@@ -373,7 +377,7 @@ class World:
         mounts.append(f"-v {self.repo}:/act-helpers:ro")
         env = {
             "GITHUB_API_URL": self.api,
-            "GITHUB_RUN_ID": str(self.run_id(origin.name)),
+            "GITHUB_RUN_ID": str(self.run_id(origin_of(scenario).name)),
             "GITHUB_RUN_ATTEMPT": str(scenario.attempt),
             "GITHUB_REPOSITORY_ID": str(REPOSITORY_ID),
             # Sigstore: the run's own local authority, and what the stand-in signs with.
@@ -481,6 +485,11 @@ class World:
                 return sorted(json.loads(r.read()).get("tags") or [])
         except OSError:
             return []
+
+
+def origin_of(scenario: Scenario) -> Scenario:
+    """The scenario whose run this one is (a re-run's first attempt), or itself."""
+    return next((s for s in SCENARIOS if s.name == scenario.run_of), scenario)
 
 
 def _write(method: str, path: str) -> str:
@@ -731,6 +740,7 @@ def check_release_verifies(world: World, run: Run) -> list[str]:
     for path in [*files, *bundles]:
         shutil.copy2(path, folder / path.name)
     argv = [sys.executable, "-m", "pipeline", "verify-release", f"v{world.version}", "--dir", str(folder)]
+    argv += ["--commit", world.shas["main"]]  # the tagged commit
     env = {**os.environ, "LOCAL_SIGSTORE": world.authority, "GITHUB_REPOSITORY": REPOSITORY}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:

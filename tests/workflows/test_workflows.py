@@ -374,9 +374,16 @@ def test_no_job_with_a_write_token_or_an_oidc_token_runs_the_prs_code(name):
         ("build", lambda job: job["permissions"].update(packages="write"), "build: checks out the PR"),
         ("attest", lambda job: job["steps"].insert(0, {"run": "hatch run helpers:ci x"}), "attest: runs"),
         ("report", lambda job: job["steps"].insert(0, {"uses": "./.github/actions/x"}), "report: uses the PR's"),
-        ("scan", lambda job: job["permissions"].update({"id-token": "write"}) or job["steps"].insert(
-            0, {"uses": "actions/checkout@" + "0" * 40, "with": {"persist-credentials": False}}
-        ), "scan: checks out the PR"),
+        (
+            "scan",
+            lambda job: (
+                job["permissions"].update({"id-token": "write"})
+                or job["steps"].insert(
+                    0, {"uses": "actions/checkout@" + "0" * 40, "with": {"persist-credentials": False}}
+                )
+            ),
+            "scan: checks out the PR",
+        ),
     ],
 )
 def test_the_structural_check_finds_pr_code_next_to_a_token(job, change, found):

@@ -72,7 +72,7 @@ def _verifier(
         elif image:
             from pipeline import referrers, registry  # noqa: PLC0415
 
-            bundles = list(referrers.find(registry.parse_reference(f"{image}@sha256:{digest}")))
+            bundles = list(referrers.find(registry.parse_reference(f"{image}@sha256:{digest}"), settings.budget))
         else:
             bundles = verify.fetch_bundles(common.github(settings), expected.repository, digest)
         return verify.verify_any(bundles, expected, digest, verifier)
@@ -161,6 +161,7 @@ def _deploy_and_report(
         timeout=timeout,
         registry_token=settings.job.registry_token,
         unverified_reason=unverified_reason,
+        budget=settings.budget,
     )
     body = deploy.render(result, settings.run_url)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -225,6 +226,8 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         commit=attested_commit(job.trigger, sha, job.run_id),
     )
     check = _verifier(settings, expected, chosen, bundle_files=[]) if settings.attest_images else None
+    if check is not None and job.trigger == "pull_request":
+        check = _bound_to_head(check, settings, sha)
     return _deploy_and_report(
         settings,
         image=image,
@@ -235,6 +238,23 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         output=Path("reports/cd-report.json"),
         pr=None,
     )
+
+
+def _bound_to_head(check: Callable[[str], Verified], settings: Settings, head_sha: str) -> Callable[[str], Verified]:
+    """The PR's check, then its certificate's commit bound to the head (``pulls.merge_binds``).
+
+    The policy cannot pin a PR run's merge commit in advance (see
+    ``attested_commit``); once verified, the certificate names it, and
+    GitHub's API says whose merge it is: the head must be its second parent.
+    """
+    from pipeline import pulls  # noqa: PLC0415
+
+    def bound(digest: str) -> Verified:
+        verified = check(digest)
+        pulls.require_merge_of_head(common.github(settings), settings.repository, verified.commit, head_sha)
+        return verified
+
+    return bound
 
 
 def attested_commit(trigger: str, head_sha: str, run_id: str) -> str:
@@ -256,7 +276,8 @@ def attested_commit(trigger: str, head_sha: str, run_id: str) -> str:
     the run instead: the run id and attempt come with ``head_sha`` in the same
     event, that run attested the one image it built of that merge commit, and
     the ref ``refs/pull/N/merge`` is pinned; without a run id nothing would
-    bind it, so it is required.
+    bind it, so it is required. After verification the certificate's merge
+    commit is checked to be a merge of the head (``_bound_to_head``).
     """
     if trigger == "push":
         return head_sha

@@ -172,6 +172,7 @@ def cmd_verify_release(args: argparse.Namespace) -> int:
         signer_workflow=args.signer_workflow,
         issuer=chosen.issuer,
         server_url=settings.server_url,
+        commit=args.commit or distribution.tag_commit(target.tag),
     )
     verified = distribution.verify_assets(Path(args.dir), target.tag, expected, chosen)
     for name, digest in verified:
