@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from fake_github import FakeGitHub, serve
+from projects import service_project
 
 ROOT = Path(__file__).resolve().parents[1]
+
 # What a runner, the act runner or this repository's workflows set for a job.
 # Each test starts without any of it, so the suite passes alike on a laptop,
 # on GitHub (a re-run sets GITHUB_RUN_ATTEMPT=2), under act and in .ci/run
@@ -185,5 +187,6 @@ def stand_in_hatch(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_COVERAGE", str(tmp_path / "seed.coverage"))
     # The matrix it reports: this interpreter's version, so pythonX.Y is on PATH.
     monkeypatch.setenv("FAKE_PYTHON", f"{sys.version_info.major}.{sys.version_info.minor}")
+    service_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path

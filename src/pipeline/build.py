@@ -24,6 +24,7 @@ def build(
     references: list[str],
     context: str = ".",
     *,
+    dockerfile: str = "",
     base: str = "",
     revision: str = "",
     source: str = "",
@@ -42,6 +43,8 @@ def build(
         if not TAG.fullmatch(ref.rsplit(":", 1)[-1]):
             raise InputError(f"not a valid image reference: {ref[:150]!r}")
     args = ["build", "--quiet"]
+    if dockerfile:  # the profile's, relative to the repository (docker's -f is relative to the cwd)
+        args += ["--file", dockerfile]
     if host_network:  # the local platform: the build stage reaches PyPI through the host
         args += ["--network", "host"]
     build_args = {"BASE_IMAGE": base, "VCS_REF": revision, "SOURCE": source, "VERSION": version, "CREATED": created}

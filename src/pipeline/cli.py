@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("image-build", help="build the image with the planned tags")
     p.add_argument("--plan", default="reports/image-plan.json")
-    p.add_argument("--context", default=".")
+    p.add_argument("--context", default="", help="the build context (default: the profile's context)")
     p.add_argument("--base", default="", help="override the base image (default $BASE_IMAGE)")
     p.add_argument("--host-network", action="store_true", help="build with --network host ($IMAGE_BUILD_NETWORK=host)")
     p.set_defaults(func=ci.cmd_image_build)
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sbom-dist", help="CycloneDX SBOM of the distribution files")
     p.add_argument("--dir", default="dist")
-    p.add_argument("--output", default="sbom/sample-app.cdx.json")
+    p.add_argument("--output", default="", help="default sbom/<distribution>.cdx.json (the profile's)")
     p.set_defaults(func=rel.cmd_sbom_dist)
 
     p = sub.add_parser("verify-release", help="every file of a release attested by release.yml at its tag")

@@ -13,11 +13,10 @@ from pipeline.errors import CheckFailed, PipelineError
 from pipeline.verify import Verified
 
 if TYPE_CHECKING:
+    from pipeline.profile import Run
     from pipeline.settings import WaitBudget
 
-CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
-SMOKE = (("2", "3"), "5", 0)
-BAD_INPUT = (("2", "abc"), None, 2)
+CD_MARKER = "<!-- service-pipeline:cd-report -->"
 
 
 @dataclass
@@ -59,6 +58,7 @@ def deploy(
     environment: str,
     verify: Callable[[str], Verified] | None,
     *,
+    runs: tuple[Run, ...],
     timeout: float = 60,
     registry_token: str = "",
     unverified_reason: str = "switched off explicitly (--no-verify)",
@@ -67,7 +67,8 @@ def deploy(
     """Run every stage; a failure stops the rest and is recorded, never raised.
 
     ``verify`` is None only when verification was switched off explicitly,
-    and the report says so.
+    and the report says so. ``runs`` are the service profile's smoke test and
+    bad-input run (``Profile.runs``).
     """
     result = Deployment(image=image, environment=environment)
     try:
@@ -97,15 +98,15 @@ def deploy(
         result.verified = verified.to_json()
         elapsed = time.monotonic() - started
         result.steps.append(Step("verify", ok=True, detail=verified.signer_workflow, seconds=elapsed))
-    for args, expected_out, expected_code in (SMOKE, BAD_INPUT):
-        result.steps.append(_smoke(ref.pinned, list(args), expected_out, expected_code, timeout))
+    for wanted in runs:
+        result.steps.append(_smoke(ref.pinned, wanted, timeout))
     return result
 
 
-def _smoke(image: str, args: list[str], expected: str | None, code: int, timeout: float) -> Step:
-    run = docker.run_hardened(image, args, timeout)
+def _smoke(image: str, wanted: Run, timeout: float) -> Step:
+    run = docker.run_hardened(image, list(wanted.args), timeout)
     shown = " ".join(run.argv)
-    name = f"run {' '.join(args)}"
+    name, expected, code = wanted.label, wanted.output, wanted.exit_code
     if run.timed_out:
         return Step(name, ok=False, detail=f"timed out after {timeout:g}s", seconds=run.seconds, command=shown)
     out = run.stdout.strip()

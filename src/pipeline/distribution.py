@@ -71,7 +71,7 @@ def check_metadata(path: Path) -> str:
     return ""
 
 
-def build_distributions(out: Path, epoch: str) -> list[Path]:
+def build_distributions(out: Path, epoch: str, prefix: str) -> list[Path]:
     """The wheel and the sdist, reproducibly (``SOURCE_DATE_EPOCH``), by the locked backend.
 
     hatchling runs from the environment this runs in (the helpers
@@ -83,7 +83,7 @@ def build_distributions(out: Path, epoch: str) -> list[Path]:
     import sys  # noqa: PLC0415
 
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("sample_app-*"):
+    for old in out.glob(f"{prefix}-*"):
         old.unlink()
     env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
     result = subprocess.run(
@@ -98,7 +98,7 @@ def build_distributions(out: Path, epoch: str) -> list[Path]:
 
         why = one_line(last_line(result.stderr, "no message"), 300)
         raise CheckFailed(f"hatchling build failed (exit {result.returncode}): {why}")
-    return sorted(out.glob("sample_app-*"))
+    return sorted(out.glob(f"{prefix}-*"))
 
 
 def commit_epoch(revision: str = "HEAD") -> str:
@@ -114,7 +114,7 @@ def commit_epoch(revision: str = "HEAD") -> str:
     return str(int(moment.timestamp()))
 
 
-def build_release(out: Path, epoch: str, sums_file: Path | None = None) -> str:
+def build_release(out: Path, epoch: str, prefix: str, sums_file: Path | None = None) -> str:
     """Wheel and sdist, metadata checked, ``SHA256SUMS`` written; returns its text.
 
     ``sums_file`` lies outside ``out`` in the release: ``out`` then holds the
@@ -122,7 +122,7 @@ def build_release(out: Path, epoch: str, sums_file: Path | None = None) -> str:
     """
     import hashlib  # noqa: PLC0415
 
-    files = build_distributions(out, epoch)
+    files = build_distributions(out, epoch, prefix)
     problems = [p for p in map(check_metadata, files) if p]
     if len(files) != 2 or problems:
         raise CheckFailed("; ".join(problems) or f"expected a wheel and an sdist, got {[f.name for f in files]}")
@@ -133,7 +133,7 @@ def build_release(out: Path, epoch: str, sums_file: Path | None = None) -> str:
     return sums
 
 
-def sbom(folder: Path, output: Path) -> int:
+def sbom(folder: Path, output: Path, prefix: str) -> int:
     """A CycloneDX SBOM of the wheel: what installing it puts in an environment.
 
     syft reads installed distributions (``*.dist-info``), not wheel files, so
@@ -145,9 +145,9 @@ def sbom(folder: Path, output: Path) -> int:
     from pipeline import build  # noqa: PLC0415
     from pipeline.errors import InputError  # noqa: PLC0415
 
-    wheels = sorted(folder.glob("sample_app-*.whl"))
+    wheels = sorted(folder.glob(f"{prefix}-*.whl"))
     if len(wheels) != 1:
-        raise InputError(f"{folder} must hold exactly one sample_app wheel, not {len(wheels)}")
+        raise InputError(f"{folder} must hold exactly one {prefix} wheel, not {len(wheels)}")
     with tempfile.TemporaryDirectory(prefix="sbom-") as scratch:
         with zipfile.ZipFile(wheels[0]) as wheel:
             wheel.extractall(scratch)  # noqa: S202 - our own build's wheel

@@ -101,7 +101,7 @@ class GitHub:
             {
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "sample-app-pipeline",
+                "User-Agent": "service-pipeline",
             }
         )
         if settings.token:
@@ -249,7 +249,7 @@ class GitHub:
                 response = requests.get(
                     url,
                     timeout=(self.budget.timeout(connect), self.budget.timeout(read)),
-                    headers={"User-Agent": "sample-app-pipeline"},
+                    headers={"User-Agent": "service-pipeline"},
                 )
         except requests.RequestException as error:
             if self.budget.exhausted():

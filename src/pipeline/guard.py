@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.grammar import SHA
+
+if TYPE_CHECKING:
+    from pipeline.profile import Profile
 
 CI_PATH = ".github/workflows/ci.yml"
 DEPENDABOT = "dependabot[bot]"
@@ -55,8 +58,14 @@ def _get(data: Any, *keys: str) -> Any:  # noqa: ANN401 - walking JSON
     return data
 
 
-def decide(event: dict[str, Any], repository: str) -> Decision:
-    """Success, same repository, pull_request or push to main, CI's own workflow."""
+def decide(event: dict[str, Any], repository: str, profile: Profile) -> Decision:
+    """Success, same repository, CI's own workflow, and an environment for it in the profile.
+
+    A push deploys to the environment its branch has in
+    ``[tool.service-pipeline.environments]`` (``main`` -> production, ``develop``
+    -> staging by default), a same-repository pull request to its
+    ``pull-requests`` one; anything else is not deployed, and says why.
+    """
     run = event.get("workflow_run")
     if not isinstance(run, dict):
         return Decision(act=False, reason="not a workflow_run event")
@@ -79,10 +88,15 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
         return Decision(act=False, reason="Dependabot pull request: CI pushed no image to deploy")
     owner = str(_get(run, "head_repository", "owner", "login"))
     if trigger == "push":
-        if branch != "main":
-            return Decision(act=False, reason="push to a branch other than main")
-        return Decision(True, "push to main", sha, run_id, attempt, "push", "production", ref="refs/heads/main")
+        environment = profile.environment_for_branch(branch)
+        if not environment:
+            return Decision(act=False, reason=f"push to {branch[:60]!r}, which the profile deploys nowhere")
+        return Decision(
+            True, f"push to {branch}", sha, run_id, attempt, "push", environment, ref=f"refs/heads/{branch}"
+        )
     if trigger == "pull_request":
+        if not profile.pull_request_environment:
+            return Decision(act=False, reason="the profile deploys pull requests nowhere")
         fork_head = f"{owner}:{branch}" if re.fullmatch(r"[\w.-]+:[\w./-]+", f"{owner}:{branch}") else ""
         named = run.get("pull_requests")
         numbers = [
@@ -97,7 +111,7 @@ def decide(event: dict[str, Any], repository: str) -> Decision:
             run_id,
             attempt,
             "pull_request",
-            "preview",
+            profile.pull_request_environment,
             fork_head,
             pull_requests=",".join(numbers[:20]),
         )

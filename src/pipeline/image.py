@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pipeline.grammar import MAX_TAG, commit_tag
 
+DEFAULT_REGISTRY = "ghcr.io"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
 # The tags the pipeline writes itself, which a branch must never overwrite:
 # CI's ``sha-<commit>`` and ``pr-<n>``, the release's ``latest`` and every
@@ -19,6 +20,25 @@ _RESERVED = re.compile(r"(?:sha-.*|sha256-.*|pr-[0-9]+|latest|[0-9].*)", re.IGNO
 def image_name(registry: str, repository: str) -> str:
     """``registry/owner/repo`` in lowercase (GHCR refuses capitals)."""
     return f"{registry}/{repository}".lower()
+
+
+def service_image(registry: str, repository: str, profile_image: str = "") -> str:
+    """The service's image name: the one place that names it, for CI, CD and the release.
+
+    The profile's ``image`` when it sets one, else ``<registry>/<owner>/<repo>``.
+    ``registry`` is GHCR unless the run names another (``IMAGE_REGISTRY``: the
+    local platform, act): then it replaces the host of the profile's name too,
+    so a service with its own image name still runs against the local registry.
+    """
+    if not profile_image:
+        return image_name(registry, repository)
+    host, _, path = profile_image.partition("/")
+    return f"{registry if registry != DEFAULT_REGISTRY else host}/{path}".lower()
+
+
+def ci_image(registry: str, repository: str, profile_image: str, sha: str) -> str:
+    """``<image>:sha-<commit>``: CI's image of that commit, which CD and the release resolve."""
+    return f"{service_image(registry, repository, profile_image)}:{commit_tag(sha)}"
 
 
 def sanitize_branch(branch: str) -> str:
@@ -50,7 +70,14 @@ class ImageRef:
         return [f"{self.name}:{tag}" for tag in self.tags]
 
 
-def image_ref(registry: str, repository: str, sha: str, branch: str = "", pr_number: int | None = None) -> ImageRef:
+def image_ref(
+    registry: str,
+    repository: str,
+    sha: str,
+    branch: str = "",
+    pr_number: int | None = None,
+    profile_image: str = "",
+) -> ImageRef:
     """Tags: the sanitised branch, ``pr-<n>`` and ``sha-<full sha>``."""
     tags = []
     branch_tag = sanitize_branch(branch)
@@ -59,19 +86,23 @@ def image_ref(registry: str, repository: str, sha: str, branch: str = "", pr_num
     if pr_number is not None:
         tags.append(f"pr-{int(pr_number)}")
     tags.append(commit_tag(sha))
-    return ImageRef(image_name(registry, repository), tuple(dict.fromkeys(tags)))
+    return ImageRef(service_image(registry, repository, profile_image), tuple(dict.fromkeys(tags)))
 
 
-def publish_decision(event_name: str, ref: str, event: dict[str, object], repository: str) -> tuple[bool, str]:
+def publish_decision(
+    event_name: str, ref: str, event: dict[str, object], repository: str, branches: tuple[str, ...] = ("main",)
+) -> tuple[bool, str]:
     """May this run push (and attest) an image? With the reason either way.
 
-    Only pushes to main and same-repository PRs not opened by Dependabot:
+    Only pushes to a branch that deploys (``branches``: the profile's, main
+    and develop by default) and same-repository PRs not opened by Dependabot:
     a fork's or Dependabot's token is read-only, and their code is untrusted.
     """
     if event_name == "push":
-        if ref == "refs/heads/main":
-            return True, "push to main"
-        return False, f"push to {ref}, not main"
+        branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ""
+        if branch and branch in branches:
+            return True, f"push to {branch}"
+        return False, f"push to {ref}, which deploys nowhere ({', '.join(branches) or 'no branch'} do)"
     if event_name == "pull_request":
         pr = event.get("pull_request")
         if not isinstance(pr, dict):

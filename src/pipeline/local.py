@@ -36,6 +36,7 @@ from pipeline import (
     signing,
     verify,
 )
+from pipeline import profile as service_profile
 from pipeline.errors import CheckFailed, PipelineError
 from pipeline.settings import LOCAL_SIGSTORE, Settings
 from pipeline.trust import Trust
@@ -157,13 +158,14 @@ class LocalPipeline:
 
     def build_image(self) -> str:
         """Build from the working tree on the local base (the build reaches PyPI via the host)."""
-        from sample_app import __version__  # noqa: PLC0415
-
+        service = service_profile.load()
         build.build(
             self.ref.references,
+            service.context,
+            dockerfile=service.dockerfile,
             base=self.base,
             revision=self.sha,
-            version=__version__,
+            version=service.version(),
             host_network=True,
             created=build.commit_time(self.sha),
         )
@@ -210,11 +212,15 @@ class LocalPipeline:
             bundles = referrers.find(registry.parse_reference(f"{self.ref.name}@{digest}"))
             return verify.verify_any(bundles, expected, digest.removeprefix("sha256:"), verifier)
 
-        result = deploy.deploy(f"{self.ref.name}@{self.digest}", "local", check)
+        runs = service_profile.load().runs
+        result = deploy.deploy(f"{self.ref.name}@{self.digest}", "local", check, runs=runs)
         (self.reports / "cd-report.md").write_text(deploy.render(result), encoding="utf-8")
         (self.reports / "cd-report.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
         deploy.require_ok(result)
-        return f"2 3 -> 5, 2 abc -> exit 2; {result.verification} against {self.trust.describe()}"
+        done = ", ".join(
+            f"{' '.join(r.args)} -> {r.output if r.output is not None else 'exit ' + str(r.exit_code)}" for r in runs
+        )
+        return f"{done}; {result.verification} against {self.trust.describe()}"
 
     def write_ci_report(self) -> None:
         """Always written, also after a failed stage: it shows what is missing, and why."""

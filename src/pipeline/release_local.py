@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from pipeline import attest, distribution, grammar, image, registry, release, signing, verify
+from pipeline import profile as service_profile
 from pipeline.errors import CheckFailed
 from pipeline.local import LOCAL_REPOSITORY, Stage, run_stages, summary_table
 from pipeline.settings import LOCAL_SIGSTORE, Settings
@@ -44,13 +45,14 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
     target = release.parse_version(version)
     root = Path.cwd()
     sha = _git(root, "rev-parse", "HEAD")
+    service = service_profile.load(root)
     with tempfile.TemporaryDirectory(prefix="release-dry-run-") as scratch:
         copy = Path(scratch, "repo")
         state: dict[str, str] = {}
 
         def prepare() -> str:
             _git(root, "worktree", "add", "--detach", str(copy), sha)
-            init, changelog = copy / "src/sample_app/__init__.py", copy / "CHANGELOG.md"
+            init, changelog = copy / service.version_file, copy / "CHANGELOG.md"
             init.write_text(release.set_version(init.read_text(encoding="utf-8"), target), encoding="utf-8")
             if not release.changelog_section(changelog.read_text(encoding="utf-8"), target.version):
                 today = dt.datetime.now(dt.timezone.utc).date().isoformat()
@@ -59,7 +61,7 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             return f"{target.tag} prepared in a scratch worktree of {sha[:12]}"
 
         def check() -> str:
-            init = (copy / "src/sample_app/__init__.py").read_text(encoding="utf-8")
+            init = (copy / service.version_file).read_text(encoding="utf-8")
             changelog = (copy / "CHANGELOG.md").read_text(encoding="utf-8")
             _, problems = release.check(target.tag, init, changelog, on_main=True)
             name = image.image_name(settings.local_registry, LOCAL_REPOSITORY)
@@ -84,7 +86,9 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             return f"2 builds, byte-identical, metadata valid (SOURCE_DATE_EPOCH={epoch}); {dist}"
 
         def sbom() -> str:
-            count = distribution.sbom(reports / "dist", reports / "sbom" / "sample-app.cdx.json")
+            count = distribution.sbom(
+                reports / "dist", reports / "sbom" / f"{service.distribution}.cdx.json", service.file_prefix
+            )
             return f"CycloneDX, {count} components"
 
         assets = reports / "release-assets"
@@ -103,7 +107,7 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             assets.mkdir(parents=True)
             for path in [*(reports / "dist").iterdir(), *(reports / "sbom").iterdir()]:
                 shutil.copy2(path, assets / path.name)
-            subjects = attest.file_subjects([str(assets / "sample_app-*"), str(assets / "*.cdx.json")])
+            subjects = attest.file_subjects([str(assets / f"{service.file_prefix}-*"), str(assets / "*.cdx.json")])
             attest.attest(subjects, trust=trust, run=run, output=assets / "release.sigstore.json")
             return f"{len(subjects)} files signed as {run.workflow_ref} ({trust.describe()})"
 
@@ -154,6 +158,6 @@ def _build_in(project: Path, out: Path, epoch: str) -> str:
     here = Path.cwd()
     try:
         os.chdir(project)
-        return distribution.build_release(out, epoch)
+        return distribution.build_release(out, epoch, service_profile.load(project).file_prefix)
     finally:
         os.chdir(here)

@@ -8,7 +8,7 @@ from pipeline import markdown as md
 from pipeline.inputs import CoverageTotal, Interpreter, Missing, ReportInputs, TestCase
 from quality_gate.threshold import Threshold, passes, shown
 
-CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
+CI_MARKER = "<!-- service-pipeline:ci-report -->"
 COMMENT_LIMIT = 65_536
 MAX_FAILURES = 30
 SLOWEST = 5

@@ -30,6 +30,7 @@ LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
 # pipeline falls back to it (everything else uses it only when LOCAL_SIGSTORE names it).
 LOCAL_SIGSTORE = "http://127.0.0.1:5010"
 _NUMBER = re.compile(r"[0-9]{1,19}")
+_BRANCH_REF = re.compile(r"refs/heads/[A-Za-z0-9._/-]{1,200}")
 _TRIGGERS = {"", "push", "pull_request"}
 DEFAULT_MAX_WAIT = 120.0
 # Events whose GITHUB_TOKEN GitHub makes read-only for a fork's pull request,
@@ -131,6 +132,7 @@ class JobEnv:
     attestation_url: str = ""
     needs: str = ""
     sigstore_offline: bool = False
+    ref: str = ""  # refs/heads/<branch>: the pushed branch CD deploys (the guard's ref output)
 
     @classmethod
     def from_env(cls, environ: dict[str, str]) -> JobEnv:
@@ -138,6 +140,9 @@ class JobEnv:
         trigger = environ.get("TRIGGER", "")
         if trigger not in _TRIGGERS:
             raise InputError(f"TRIGGER must be pull_request or push, not {trigger[:30]!r}")
+        ref = environ.get("REF", "")
+        if ref and not _BRANCH_REF.fullmatch(ref):
+            raise InputError(f"REF must be refs/heads/<branch>, not {ref[:60]!r}")
         named = environ.get("EVENT_PULL_REQUESTS", "")
         if named and not all(_NUMBER.fullmatch(n) for n in named.split(",")):
             raise InputError(f"EVENT_PULL_REQUESTS is not a list of numbers: {named[:40]!r}")
@@ -159,6 +164,7 @@ class JobEnv:
             attestation_url=environ.get("ATTESTATION_URL", ""),
             needs=environ.get("NEEDS", ""),
             sigstore_offline=environ.get("SIGSTORE_OFFLINE", "") in {"1", "true"},
+            ref=ref,
         )
 
 

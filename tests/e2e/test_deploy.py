@@ -10,10 +10,11 @@ import pytest
 import requests
 
 from pipeline import docker as dk
-from pipeline import registry
+from pipeline import profile, registry
 from pipeline.cli import main
 from pipeline.errors import CheckFailed
 from pipeline.settings import Settings
+from projects import service_project
 
 ROOT = Path(__file__).resolve().parents[2]
 _LOCAL = Settings.from_env(dict(os.environ))
@@ -98,7 +99,7 @@ def test_deploy_by_digest_reports_and_comments(pushed, fake_github, tmp_path, ca
     assert "--network none --read-only --cap-drop ALL --security-opt no-new-privileges" in runs["run 2 3"]["command"]
     assert f"@{digest}" in runs["run 2 3"]["command"]
     (comment,) = fake_github.comments[5]
-    assert comment["body"].startswith("<!-- sample-app-pipeline:cd-report -->")
+    assert comment["body"].startswith("<!-- service-pipeline:cd-report -->")
     assert "Deployment to `preview` succeeded" in comment["body"]
     assert out.with_suffix(".md").read_text() == comment["body"]
     assert "> **NOT VERIFIED.**" in comment["body"]
@@ -188,6 +189,7 @@ def cd_env(pushed, fake_github, monkeypatch, tmp_path):
         "SIGSTORE_OFFLINE": "1",
     }.items():
         monkeypatch.setenv(key, value)
+    service_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     fake_github.attestations[digest.split(":")[1]] = []
     return repository, digest
@@ -271,7 +273,7 @@ def test_a_verified_deployment_records_the_signer(pushed):
             d,
         )
 
-    result = deploy.deploy(f"{name}@{digest}", "production", verified)
+    result = deploy.deploy(f"{name}@{digest}", "production", verified, runs=profile.load(ROOT).runs)
     assert seen == [digest]
     assert result.ok
     assert result.verification == "verified"
@@ -466,6 +468,7 @@ def two_commits(pushed, fake_github, local_authority, monkeypatch, tmp_path):
         "GITHUB_REF": "refs/heads/main",
     }.items():
         monkeypatch.setenv(key, value)
+    service_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return name, digests
 
@@ -493,7 +496,13 @@ def test_an_older_image_re_tagged_as_a_newer_commit_is_refused_naming_both(two_c
 
 def test_cd_refuses_the_re_tagged_image_and_deploys_the_honest_one(two_commits, monkeypatch, tmp_path, capsys):
     name, digests = two_commits
-    for key, value in {"TRIGGER": "push", "HEAD_SHA": NEW_COMMIT, "RUN_ID": "32", "REPOSITORY_ID": "99"}.items():
+    for key, value in {
+        "TRIGGER": "push",
+        "REF": "refs/heads/main",
+        "HEAD_SHA": NEW_COMMIT,
+        "RUN_ID": "32",
+        "REPOSITORY_ID": "99",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("ENVIRONMENT", "production")
     assert main(["cd-deploy"]) == 1

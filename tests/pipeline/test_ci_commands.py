@@ -7,6 +7,7 @@ import pytest
 from coverage import CoverageData
 
 from pipeline.cli import main
+from projects import service_project
 
 SHA = "c" * 40
 
@@ -18,6 +19,7 @@ def actions_env(tmp_path, monkeypatch, fake_github):
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    service_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -192,6 +194,7 @@ def test_cd_deploy_for_main_reports_an_unreachable_registry(actions_env, monkeyp
     for key, value in {
         "HEAD_SHA": SHA,
         "TRIGGER": "push",
+        "REF": "refs/heads/main",
         "IMAGE_REGISTRY": "127.0.0.1:9",
         "RUN_ID": "5",
         "ENVIRONMENT": "production",

@@ -99,7 +99,7 @@ def test_gets_and_patches_are_retried(client, fake_github):
 
 def test_a_secondary_rate_limit_is_not_a_missing_permission(fake_github, monkeypatch, capsys, tmp_path):
     report = tmp_path / "cd.md"
-    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    report.write_text("<!-- service-pipeline:cd-report -->\nbody")
     monkeypatch.setenv("PR_NUMBER", "5")
     body = b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}'
     fake_github.faults = [(403, {"Content-Type": "application/json"}, body)]
@@ -129,7 +129,7 @@ def test_the_wait_budget_is_for_the_whole_run(fake_github):
 def test_a_token_of_another_identity_is_told_how_to_keep_one_comment(fake_github, monkeypatch, capsys, tmp_path):
     fake_github.login = "release-bot"
     report = tmp_path / "cd.md"
-    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    report.write_text("<!-- service-pipeline:cd-report -->\nbody")
     monkeypatch.setenv("PR_NUMBER", "5")
     assert main(["cd-comment", "--report", str(report)]) == 0
     out = capsys.readouterr().out
@@ -192,7 +192,7 @@ def test_403_on_cds_comment_fails_whoever_triggered_it(fake_github, runner_env, 
     runner_env.delenv("HEAD_REPOSITORY")
     runner_env.setenv("PR_NUMBER", "5")
     report = tmp_path / "cd.md"
-    report.write_text("<!-- sample-app-pipeline:cd-report -->\nbody")
+    report.write_text("<!-- service-pipeline:cd-report -->\nbody")
     fake_github.faults = [(200, {}, b"[]"), (403, {})]
     assert main(["cd-comment", "--report", str(report)]) == 1
     assert "grant the job `pull-requests: write`" in capsys.readouterr().err
@@ -467,7 +467,7 @@ def test_a_duplicate_already_deleted_is_fine(client, fake_github, monkeypatch):
 
 def test_cd_comment_says_what_it_removed(fake_github, monkeypatch, capsys, tmp_path):
     ours = {"user": {"login": "github-actions[bot]"}}
-    marker = "<!-- sample-app-pipeline:cd-report -->"
+    marker = "<!-- service-pipeline:cd-report -->"
     fake_github.comments[5] = [
         {"id": i, "body": f"{marker}\n{i}", "html_url": f"https://example.invalid/c/{i}", **ours} for i in (1, 2)
     ]

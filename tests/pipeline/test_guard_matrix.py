@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import profile
 from pipeline.cli import main
 from pipeline.errors import CheckFailed, InputError
 from pipeline.guard import decide
 from pipeline.matrix import missing_pythons, read_matrix, require_pythons
 
 SHA = "c" * 40
+PROFILE = profile.load(Path(__file__).resolve().parents[2])
 
 
 def event(**run):
@@ -34,7 +36,8 @@ def event(**run):
     [
         ({}, True, "pull request"),
         ({"event": "push", "head_branch": "main"}, True, "push to main"),
-        ({"event": "push", "head_branch": "dev"}, False, "other than main"),
+        ({"event": "push", "head_branch": "dev"}, False, "'dev', which the profile deploys nowhere"),
+        ({"event": "push", "head_branch": "develop"}, True, "push to develop"),
         ({"conclusion": "failure"}, False, "concluded"),
         ({"head_repository": {"full_name": "fork/app"}}, False, "not this repository"),
         ({"path": ".github/workflows/evil.yml"}, False, "not this repository's CI"),
@@ -60,14 +63,14 @@ def event(**run):
         ({"head_repository": {"full_name": "octo/app2"}}, False, "not this repository"),
         ({"path": ".github/workflows/a.yml"}, False, "not this repository's CI"),
         ({"path": ".github/workflows/ci.yml"}, True, "pull request"),
-        ({"event": "push", "head_branch": "release"}, False, "other than main"),
+        ({"event": "push", "head_branch": "release"}, False, "deploys nowhere"),
         ({"event": "merge_group"}, False, "not deployed"),
         ({"event": "issue_comment", "actor": {"login": "dependabot[bot]"}}, False, "not deployed"),
         ({"event": "push", "head_branch": "main", "actor": {"login": "dependabot[bot]"}}, True, "push to main"),
     ],
 )
 def test_cd_acts_only_on_successful_same_repo_ci_runs(run, act, reason):
-    decision = decide(event(**run), "octo/app")
+    decision = decide(event(**run), "octo/app", PROFILE)
     assert decision.act is act
     assert reason in decision.reason
 
@@ -85,7 +88,7 @@ def test_cd_guard_outputs(tmp_path, monkeypatch, capsys):
     assert f"sha={SHA}" in text
     assert "environment=preview" in text
     assert "fork-head=octo:feat" in text
-    assert decide({}, "octo/app").act is False
+    assert decide({}, "octo/app", PROFILE).act is False
 
 
 def test_matrix_read_from_hatch_json():
@@ -222,28 +225,30 @@ def test_matrix_reads_hatch_when_the_job_forces_colour(variable, monkeypatch, ca
 )
 def test_the_fork_head_is_validated_before_use(owner, branch, fork_head):
     data = event(head_branch=branch, head_repository={"full_name": "octo/app", "owner": {"login": owner}})
-    assert decide(data, "octo/app").fork_head == fork_head
+    assert decide(data, "octo/app", PROFILE).fork_head == fork_head
 
 
 def test_the_event_names_its_pull_requests_as_validated_numbers():
     data = event(pull_requests=[{"number": 8}, {"number": "9; rm"}, {"number": -1}, "junk", {"number": 7}])
-    assert decide(data, "octo/app").outputs()["pull-requests"] == "8,7"
+    assert decide(data, "octo/app", PROFILE).outputs()["pull-requests"] == "8,7"
 
 
 def test_the_decision_cannot_be_changed_after_it_is_made():
     import dataclasses  # noqa: PLC0415
 
-    decision = decide(event(), "octo/app")
+    decision = decide(event(), "octo/app", PROFILE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         decision.act = False
 
 
 def test_untrusted_text_is_shown_cut_to_its_limit():
-    assert decide(event(conclusion="x" * 25), "octo/app").reason == f"CI concluded {'x' * 20!r}"
-    assert decide(event(event="y" * 40), "octo/app").reason == f"trigger {'y' * 30!r} is not deployed"
+    assert decide(event(conclusion="x" * 25), "octo/app", PROFILE).reason == f"CI concluded {'x' * 20!r}"
+    assert decide(event(event="y" * 40), "octo/app", PROFILE).reason == f"trigger {'y' * 30!r} is not deployed"
     many = [{"number": n} for n in range(1, 26)]
-    assert decide(event(pull_requests=many), "octo/app").pull_requests == ",".join(str(n) for n in range(1, 21))
-    assert decide(event(pull_requests=[{"number": 1}, {"number": 0}]), "octo/app").pull_requests == "1"
+    assert decide(event(pull_requests=many), "octo/app", PROFILE).pull_requests == ",".join(
+        str(n) for n in range(1, 21)
+    )
+    assert decide(event(pull_requests=[{"number": 1}, {"number": 0}]), "octo/app", PROFILE).pull_requests == "1"
 
 
 def test_matrix_without_hatch(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ import subprocess
 import pytest
 
 from pipeline.cli import main
+from projects import service_project
 
 INIT = '"""sample-app."""\n\n__version__ = "0.1.0"\n'
 CHANGELOG = "# Changelog\n\n## [Unreleased]\n\n### Added\n- a thing\n"
@@ -14,6 +15,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "src" / "sample_app").mkdir(parents=True)
     (tmp_path / "src" / "sample_app" / "__init__.py").write_text(INIT)
     (tmp_path / "CHANGELOG.md").write_text(CHANGELOG)
+    service_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     git("init", "-q", "-b", "main")
     git("add", "-A")
@@ -194,8 +196,8 @@ def test_verify_release_bad_input(tmp_path, downloaded, capsys):
 def test_two_builds_of_one_commit_are_byte_identical(tmp_path):
     from pipeline import distribution  # noqa: PLC0415
 
-    first = distribution.build_distributions(tmp_path / "a", "1700000000")
-    second = distribution.build_distributions(tmp_path / "b", "1700000000")
+    first = distribution.build_distributions(tmp_path / "a", "1700000000", "sample_app")
+    second = distribution.build_distributions(tmp_path / "b", "1700000000", "sample_app")
     assert [p.name for p in first] == [p.name for p in second]
     assert len(first) == 2
     for one, two in zip(first, second, strict=True):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from projects import service_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +23,7 @@ def project(tmp_path, monkeypatch):
     (repo / "src" / "sample_app").mkdir(parents=True)
     (repo / "src" / "sample_app" / "__init__.py").write_text('__version__ = "0.1.0"\n')
     (repo / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n### Added\n- a thing\n")
+    service_project(repo)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

@@ -273,8 +273,8 @@ def test_ordinary_branches_keep_their_names(branch):
         ("workflow_dispatch", "refs/heads/main", {}, False, "event workflow_dispatch does not publish"),
         ("merge_group", "refs/heads/main", {}, False, "event merge_group does not publish"),
         ("", "refs/heads/main", {}, False, "event unknown does not publish"),
-        ("push", "refs/heads/release", {}, False, "push to refs/heads/release, not main"),
-        ("push", "refs/heads/a", {}, False, "push to refs/heads/a, not main"),
+        ("push", "refs/heads/release", {}, False, "push to refs/heads/release, which deploys nowhere (main do)"),
+        ("push", "refs/heads/a", {}, False, "push to refs/heads/a, which deploys nowhere"),
         (
             "pull_request",
             "refs/pull/7/merge",

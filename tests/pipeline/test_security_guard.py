@@ -6,9 +6,12 @@ through: a test per loosened check, in the event's own JSON shape.
 
 import pytest
 
+from pipeline import profile
 from pipeline.guard import decide
+from projects import ROOT
 
 SHA = "c" * 40
+PROFILE = profile.load(ROOT)
 
 
 def event(**run):
@@ -27,16 +30,33 @@ def event(**run):
 
 
 def test_a_push_to_main_deploys_to_production_with_its_validated_values():
-    decision = decide(event(), "octo/app")
+    decision = decide(event(), "octo/app", PROFILE)
     assert (decision.act, decision.environment, decision.ref) == (True, "production", "refs/heads/main")
     assert (decision.sha, decision.run_id, decision.run_attempt) == (SHA, "42", "2")
 
 
-@pytest.mark.parametrize("branch", ["main2", "main-x", "mainline", "main/evil", "Main", "refs/heads/main", ""])
-def test_only_the_branch_main_itself_deploys_to_production(branch):
-    decision = decide(event(head_branch=branch), "octo/app")
+@pytest.mark.parametrize(
+    "branch", ["main2", "main-x", "mainline", "main/evil", "Main", "refs/heads/main", "", "develop2", "pull-requests"]
+)
+def test_only_a_branch_of_the_profile_itself_deploys(branch):
+    decision = decide(event(head_branch=branch), "octo/app", PROFILE)
     assert not decision.act
-    assert decision.reason == "push to a branch other than main"
+    assert decision.reason == f"push to {branch!r}, which the profile deploys nowhere"
+
+
+def test_develop_deploys_to_staging_with_its_own_ref():
+    decision = decide(event(head_branch="develop"), "octo/app", PROFILE)
+    assert (decision.act, decision.environment, decision.ref) == (True, "staging", "refs/heads/develop")
+
+
+def test_pull_requests_deploy_where_the_profile_says_or_nowhere():
+    pr = event(event="pull_request", head_branch="feature")
+    assert decide(pr, "octo/app", PROFILE).environment == "preview"
+    import dataclasses  # noqa: PLC0415
+
+    nowhere = dataclasses.replace(PROFILE, environments={"main": "production"})
+    decision = decide(pr, "octo/app", nowhere)
+    assert (decision.act, decision.reason) == (False, "the profile deploys pull requests nowhere")
 
 
 @pytest.mark.parametrize(
@@ -57,7 +77,7 @@ def test_only_the_branch_main_itself_deploys_to_production(branch):
     ],
 )
 def test_run_ids_and_attempts_are_ascii_numbers(run):
-    decision = decide(event(**run), "octo/app")
+    decision = decide(event(**run), "octo/app", PROFILE)
     assert not decision.act
     assert decision.reason == "head_sha or run id is malformed"
 
@@ -65,17 +85,17 @@ def test_run_ids_and_attempts_are_ascii_numbers(run):
 def test_an_event_without_a_run_attempt_is_the_first_attempt():
     data = event()
     del data["workflow_run"]["run_attempt"]
-    assert decide(data, "octo/app").run_attempt == "1"
+    assert decide(data, "octo/app", PROFILE).run_attempt == "1"
 
 
 def test_a_pull_request_number_is_a_json_integer_not_a_boolean():
     data = event(event="pull_request", head_branch="feat", pull_requests=[{"number": True}, {"number": 3}])
-    assert decide(data, "octo/app").pull_requests == "3"
+    assert decide(data, "octo/app", PROFILE).pull_requests == "3"
 
 
 @pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".github/workflows/ci.yml@refs/heads/main"])
 def test_the_ci_workflow_is_named_exactly_with_or_without_its_ref(path):
-    assert decide(event(path=path), "octo/app").act
+    assert decide(event(path=path), "octo/app", PROFILE).act
 
 
 @pytest.mark.parametrize(
@@ -89,4 +109,4 @@ def test_the_ci_workflow_is_named_exactly_with_or_without_its_ref(path):
     ],
 )
 def test_another_workflow_is_not_ci(path):
-    assert decide(event(path=path), "octo/app").reason == "the run is not this repository's CI workflow"
+    assert decide(event(path=path), "octo/app", PROFILE).reason == "the run is not this repository's CI workflow"

@@ -46,8 +46,8 @@ TOKEN = "ghs_act_scenario_token"
 # Seconds act may take to cancel its jobs and remove their containers after Ctrl-C.
 ACT_GRACE = 60
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
-CI_MARKER = "<!-- sample-app-pipeline:ci-report -->"
-CD_MARKER = "<!-- sample-app-pipeline:cd-report -->"
+CI_MARKER = "<!-- service-pipeline:ci-report -->"
+CD_MARKER = "<!-- service-pipeline:cd-report -->"
 
 
 class RefusedError(Exception):

@@ -115,13 +115,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     settings = common.settings()
     image = args.image
     if not image:
-        from pipeline.grammar import commit_tag  # noqa: PLC0415
-        from pipeline.image import image_name  # noqa: PLC0415
+        from pipeline.image import ci_image  # noqa: PLC0415
 
         if not args.sha:
             raise InputError("give --image, or --sha to deploy <registry>/<repository>:sha-<sha>")
         registry = args.registry or settings.image_registry
-        image = f"{image_name(registry, '/'.join(settings.require_repository()))}:{commit_tag(args.sha)}"
+        repository = "/".join(settings.require_repository())
+        image = ci_image(registry, repository, common.profile().image, grammar.require_sha(args.sha))
     no_verify = args.no_verify or not settings.attest_images
     check = None if no_verify else _verifier_for(args, settings)
     reason = "switched off explicitly (--no-verify)" if settings.attest_images else ATTESTATIONS_OFF
@@ -162,6 +162,7 @@ def _deploy_and_report(
         registry_token=settings.job.registry_token,
         unverified_reason=unverified_reason,
         budget=settings.budget,
+        runs=common.profile().runs,
     )
     body = deploy.render(result, settings.run_url)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -207,14 +208,17 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
         number, ref = str(found.number), f"refs/pull/{found.number}/merge"
         actions.set_outputs(settings.output, {"pr": number})
     elif job.trigger == "push":
-        ref = "refs/heads/main"
+        ref = job.ref
+        if not ref:
+            raise InputError("REF is required to deploy a push (the guard's ref output: refs/heads/<branch>)")
     else:
         raise InputError("TRIGGER must be pull_request or push (the guard's event output)")
-    from pipeline.image import image_name  # noqa: PLC0415
+    from pipeline.image import ci_image  # noqa: PLC0415
     from pipeline.verify import Expectations  # noqa: PLC0415
 
     chosen = trust.select(settings, offline=job.sigstore_offline)
-    image = f"{image_name(settings.image_registry, '/'.join(settings.require_repository()))}:{grammar.commit_tag(sha)}"
+    repository = "/".join(settings.require_repository())
+    image = ci_image(settings.image_registry, repository, common.profile().image, sha)
     expected = Expectations(
         repository=settings.repository,
         ref=ref,
@@ -319,7 +323,7 @@ def cmd_cd_guard(args: argparse.Namespace) -> int:
     from pipeline.guard import decide  # noqa: PLC0415
 
     settings = common.settings()
-    decision = decide(settings.event(), settings.repository)
+    decision = decide(settings.event(), settings.repository, common.profile())
     actions.set_outputs(settings.output, decision.outputs())
     print(f"act: {decision.act} ({decision.reason})")
     return 0

@@ -73,8 +73,10 @@ def cmd_image_tags(args: argparse.Namespace) -> int:
             "(CD then deploys unverified and says so), or make the repository public"
         )
     registry = args.registry or settings.image_registry
-    ref = image_ref(registry, "/".join(settings.require_repository()), sha, branch, number)
-    push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository)
+    service = common.profile()
+    ref = image_ref(registry, "/".join(settings.require_repository()), sha, branch, number, service.image)
+    branches = service.deploy_branches
+    push, reason = publish_decision(settings.event_name, settings.ref, event, settings.repository, branches)
     plan = jobfiles.ImagePlan(ref.name, tuple(ref.references), sha, push, reason)
     jobfiles.write_plan(Path(args.plan), plan)
     actions.set_outputs(
@@ -100,22 +102,24 @@ def cmd_image_build(args: argparse.Namespace) -> int:
     not the PR's head (which the ``sha-`` tag names, for CD to find it).
     """
     from pipeline import build  # noqa: PLC0415
-    from sample_app import __version__  # noqa: PLC0415
 
     settings = common.settings()
+    service = common.profile()
     plan = jobfiles.read_plan(Path(args.plan))
     refs = list(plan.references)
-    revision = build.checked_out_commit(args.context) or settings.sha or plan.sha
+    context = args.context or service.context
+    revision = build.checked_out_commit(context) or settings.sha or plan.sha
     source = f"{settings.server_url}/{settings.repository}" if settings.repository else ""
     build.build(
         refs,
-        args.context,
+        context,
+        dockerfile=service.dockerfile,
         base=args.base or settings.base_image,
         revision=revision,
         source=source,
-        version=__version__,
+        version=service.version(),
         host_network=args.host_network or settings.build_network == "host",
-        created=build.commit_time(revision, args.context),
+        created=build.commit_time(revision, context),
     )
     print(f"built {', '.join(refs)} from {revision[:12]}")
     return 0

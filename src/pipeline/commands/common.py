@@ -11,6 +11,7 @@ from pipeline import actions
 
 if TYPE_CHECKING:
     from pipeline.github import GitHub
+    from pipeline.profile import Profile
     from pipeline.settings import Settings
 
 
@@ -19,6 +20,13 @@ def settings() -> Settings:
     from pipeline.settings import Settings  # noqa: PLC0415 - keeps `--help` free of requests
 
     return Settings.from_env(dict(os.environ))
+
+
+def profile() -> Profile:
+    """The service profile of the checkout the job runs in (``[tool.service-pipeline]``)."""
+    from pipeline import profile as service  # noqa: PLC0415
+
+    return service.load()
 
 
 def github(run: Settings) -> GitHub:

@@ -16,7 +16,6 @@ from pipeline import actions, distribution, grammar, release, trust
 from pipeline.commands import common
 from pipeline.errors import CheckFailed, InputError
 
-VERSION_FILE = Path("src/sample_app/__init__.py")
 CHANGELOG = Path("CHANGELOG.md")
 
 
@@ -31,14 +30,15 @@ def cmd_release_prepare(args: argparse.Namespace) -> int:
     """Set the version, roll the CHANGELOG, print the commit and tag to make. Never pushes."""
     target = release.parse_version(args.version)
     date = args.date or dt.datetime.now(dt.timezone.utc).date().isoformat()
-    init_text, changelog = _read(VERSION_FILE), _read(CHANGELOG)
+    version_file = Path(common.profile().version_file)
+    init_text, changelog = _read(version_file), _read(CHANGELOG)
     # Both edits are computed (and may refuse) before either file is written.
     new_init = release.set_version(init_text, target)
     new_changelog = release.roll_changelog(changelog, target, date)
-    VERSION_FILE.write_text(new_init, encoding="utf-8")
+    version_file.write_text(new_init, encoding="utf-8")
     CHANGELOG.write_text(new_changelog, encoding="utf-8")
     kind = "pre-release" if target.prerelease else "release"
-    print(f"prepared {kind} {target.version} ({date}): {VERSION_FILE} and {CHANGELOG} updated. Next:")
+    print(f"prepared {kind} {target.version} ({date}): {version_file} and {CHANGELOG} updated. Next:")
     print(f"  git commit -am 'Release {target.version}' && git tag -s {target.tag} -m '{target.version}'")
     print(f"  git push origin main {target.tag}   # release.yml takes it from there")
     return 0
@@ -63,13 +63,14 @@ def cmd_release_check(args: argparse.Namespace) -> int:
     settings = common.settings()
     tag = args.tag or settings.ref
     sha = grammar.require_sha(args.sha or settings.sha)
-    target, problems = release.check(tag, _read(VERSION_FILE), _read(CHANGELOG), on_main=_on_main(sha))
+    service = common.profile()
+    target, problems = release.check(tag, _read(Path(service.version_file)), _read(CHANGELOG), on_main=_on_main(sha))
     image = ""
     if not args.no_image:
         from pipeline import registry  # noqa: PLC0415
-        from pipeline.image import image_name  # noqa: PLC0415
+        from pipeline.image import service_image  # noqa: PLC0415
 
-        name = image_name(settings.image_registry, "/".join(settings.require_repository()))
+        name = service_image(settings.image_registry, "/".join(settings.require_repository()), service.image)
         try:
             wanted = registry.parse_reference(f"{name}:{grammar.commit_tag(sha)}")
             image = registry.resolve(wanted, settings.job.registry_token, budget=settings.budget).pinned
@@ -149,7 +150,8 @@ def cmd_release_publish(args: argparse.Namespace) -> int:
 def cmd_release_build(args: argparse.Namespace) -> int:
     """Build once, reproducibly, and check the metadata before anything is attested."""
     epoch = distribution.commit_epoch()
-    sums = distribution.build_release(Path(args.output), epoch, Path(args.sums))
+    prefix = common.profile().file_prefix
+    sums = distribution.build_release(Path(args.output), epoch, prefix, Path(args.sums))
     print(sums + f"(SOURCE_DATE_EPOCH={epoch}, the commit's time)")
     return 0
 
@@ -183,9 +185,10 @@ def cmd_verify_release(args: argparse.Namespace) -> int:
 
 def cmd_sbom_dist(args: argparse.Namespace) -> int:
     """A CycloneDX SBOM of the distribution files (syft), beside CI's SBOM of the image."""
-    folder = Path(args.dir)
-    count = distribution.sbom(folder, Path(args.output))
-    print(f"SBOM of {folder}: {count} components -> {args.output}")
+    folder, service = Path(args.dir), common.profile()
+    output = Path(args.output or f"sbom/{service.distribution}.cdx.json")
+    count = distribution.sbom(folder, output, service.file_prefix)
+    print(f"SBOM of {folder}: {count} components -> {output}")
     return 0
 
 
