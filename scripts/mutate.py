@@ -49,7 +49,11 @@ MODULES = {
     "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
     "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
     "src/pipeline/distribution.py": ["tests/pipeline/test_release_commands.py", "tests/pipeline/test_release.py"],
-    "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_verify_edges.py"],
+    "src/pipeline/verify.py": [
+        "tests/pipeline/test_security_verify.py",
+        "tests/pipeline/test_verify.py",
+        "tests/pipeline/test_verify_edges.py",
+    ],
     "src/pipeline/trust.py": [
         "tests/pipeline/test_trust.py",
         "tests/pipeline/test_authority.py",
