@@ -44,11 +44,20 @@ MODULES = {
     "src/pipeline/referrers.py": ["tests/pipeline/test_referrers.py", "tests/pipeline/test_security_registry.py"],
     "src/pipeline/release.py": ["tests/pipeline/test_release.py", "tests/pipeline/test_release_grammar.py"],
     "src/pipeline/jobfiles.py": ["tests/pipeline/test_jobfiles.py", "tests/pipeline/test_security_jobfiles.py"],
-    "src/pipeline/pulls.py": ["tests/pipeline/test_pulls.py", "tests/pipeline/test_github_comments.py"],
+    "src/pipeline/pulls.py": [
+        "tests/pipeline/test_pulls.py",
+        "tests/pipeline/test_github_comments.py",
+        "tests/pipeline/test_security_pulls.py",
+    ],
     "src/pipeline/verdict.py": ["tests/pipeline/test_ci_commands.py", "tests/pipeline/test_security_verdict.py"],
-    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
+    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py", "tests/pipeline/test_security_comments.py"],
     "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
-    "src/pipeline/distribution.py": ["tests/pipeline/test_release_commands.py", "tests/pipeline/test_release.py"],
+    "src/pipeline/distribution.py": [
+        "tests/pipeline/test_security_distribution.py",
+        "tests/pipeline/test_verify_release.py",
+        "tests/pipeline/test_release_commands.py",
+        "tests/pipeline/test_release.py",
+    ],
     "src/pipeline/verify.py": [
         "tests/pipeline/test_security_verify.py",
         "tests/pipeline/test_verify.py",
