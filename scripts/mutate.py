@@ -36,6 +36,7 @@ MODULES = {
         "tests/pipeline/test_ci_commands.py",
         "tests/pipeline/test_security_image.py",
     ],
+    "src/pipeline/build.py": ["tests/pipeline/test_build.py", "tests/pipeline/test_security_build.py"],
     "src/pipeline/registry.py": [
         "tests/pipeline/test_registry.py",
         "tests/pipeline/test_referrers.py",
