@@ -36,6 +36,7 @@ MODULES = {
         "tests/pipeline/test_ci_commands.py",
         "tests/pipeline/test_security_image.py",
     ],
+    "src/pipeline/build.py": ["tests/pipeline/test_build.py", "tests/pipeline/test_security_build.py"],
     "src/pipeline/registry.py": [
         "tests/pipeline/test_registry.py",
         "tests/pipeline/test_referrers.py",
@@ -44,12 +45,26 @@ MODULES = {
     "src/pipeline/referrers.py": ["tests/pipeline/test_referrers.py", "tests/pipeline/test_security_registry.py"],
     "src/pipeline/release.py": ["tests/pipeline/test_release.py", "tests/pipeline/test_release_grammar.py"],
     "src/pipeline/jobfiles.py": ["tests/pipeline/test_jobfiles.py", "tests/pipeline/test_security_jobfiles.py"],
-    "src/pipeline/pulls.py": ["tests/pipeline/test_pulls.py", "tests/pipeline/test_github_comments.py"],
+    "src/pipeline/pulls.py": [
+        "tests/pipeline/test_pulls.py",
+        "tests/pipeline/test_github_comments.py",
+        "tests/pipeline/test_security_pulls.py",
+    ],
     "src/pipeline/verdict.py": ["tests/pipeline/test_ci_commands.py", "tests/pipeline/test_security_verdict.py"],
-    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py"],
+    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py", "tests/pipeline/test_security_comments.py"],
     "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
-    "src/pipeline/distribution.py": ["tests/pipeline/test_release_commands.py", "tests/pipeline/test_release.py"],
-    "src/pipeline/verify.py": ["tests/pipeline/test_verify.py", "tests/pipeline/test_verify_edges.py"],
+    "src/pipeline/distribution.py": [
+        "tests/pipeline/test_security_distribution.py",
+        "tests/pipeline/test_verify_release.py",
+        "tests/pipeline/test_release_commands.py",
+        "tests/pipeline/test_release.py",
+    ],
+    "src/pipeline/publish.py": ["tests/pipeline/test_publish.py", "tests/pipeline/test_release_commands.py"],
+    "src/pipeline/verify.py": [
+        "tests/pipeline/test_security_verify.py",
+        "tests/pipeline/test_verify.py",
+        "tests/pipeline/test_verify_edges.py",
+    ],
     "src/pipeline/trust.py": [
         "tests/pipeline/test_trust.py",
         "tests/pipeline/test_authority.py",
@@ -104,7 +119,24 @@ def copy_tree(work: Path) -> Path:
     return tree
 
 
-def run(module: str, tests: list[str], work: Path, tree: Path) -> dict[str, object]:
+def narrow(session: Path, only: set[str]) -> int:
+    """Keep only the mutants inside the named definitions (``--only``); return how many were dropped.
+
+    cosmic-ray records the innermost ``def``/``class`` of each mutant;
+    ``<module>`` names the module level (constants, patterns). A big module's
+    decision functions can so be run alone when the whole would take too long.
+    """
+    db = sqlite3.connect(session)
+    with db:
+        rows = db.execute("SELECT job_id, definition_name FROM mutation_specs").fetchall()
+        dropped = [(job,) for job, name in rows if (name or "<module>") not in only]
+        db.executemany("DELETE FROM mutation_specs WHERE job_id = ?", dropped)
+        db.executemany("DELETE FROM work_items WHERE job_id = ?", dropped)
+    db.close()
+    return len(dropped)
+
+
+def run(module: str, tests: list[str], work: Path, tree: Path, only: set[str] | None = None) -> dict[str, object]:
     """Init and execute one module's session in ``tree``; return its figures and survivors."""
     config = work / f"{Path(module).stem}.toml"
     session = work / f"{Path(module).stem}.sqlite"
@@ -115,6 +147,7 @@ def run(module: str, tests: list[str], work: Path, tree: Path) -> dict[str, obje
     if baseline.returncode != 0:
         tail = (baseline.stdout + baseline.stderr).strip().splitlines()[-3:]
         raise BaselineError(f"{module}: its tests fail before any mutation ({' / '.join(tail)[:300]})")
+    dropped = narrow(session, only) if only else 0
     subprocess.run([*cosmic, "exec", str(config), str(session)], cwd=tree, check=True)
     db = sqlite3.connect(session)
     rows = db.execute(
@@ -135,6 +168,8 @@ def run(module: str, tests: list[str], work: Path, tree: Path) -> dict[str, obje
     judged = len(rows) - equivalent
     return {
         "module": module,
+        "scope": ", ".join(sorted(only)) if only else "all",
+        "not_run": dropped,
         "mutants": len(rows),
         "killed": killed,
         "equivalent": equivalent,
@@ -148,6 +183,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(MODULES)}")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated definitions (function or class names, <module> for the module level) to mutate; "
+        "the rest of the module is not run (its count is reported)",
+    )
     args = parser.parse_args()
     chosen = args.modules or list(MODULES)
     unknown = [m for m in chosen if m not in MODULES]
@@ -168,15 +209,17 @@ def main() -> int:
         for module in chosen:
             print(f">>> {module}", flush=True)
             try:
-                results.append(run(module, MODULES[module], Path(scratch), tree))
+                only = {name.strip() for name in args.only.split(",") if name.strip()} or None
+                results.append(run(module, MODULES[module], Path(scratch), tree, only))
             except BaselineError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 1
-    print("\n| module | mutants | killed | equivalent | survived | score |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| module | scope | mutants | not run | killed | equivalent | survived | score |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
-            f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['equivalent']} | {r['survived']} "
+            f"| {r['module']} | {r['scope']} | {r['mutants']} | {r['not_run']} | {r['killed']} "
+            f"| {r['equivalent']} | {r['survived']} "
             f"| {r['score']:.1f} % |"
         )
     for r in results:

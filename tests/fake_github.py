@@ -277,7 +277,7 @@ def make_handler(state: FakeGitHub):
                 return self._send(200, found) if found else self._send(404, {"message": "Not Found"})
             if self._get_release(path, query):
                 return None
-            if path.startswith("/bundles/"):
+            if path.startswith("/bundles/") and state.attestations.get("raw"):
                 return self._send(200, json.loads(state.attestations["raw"][0]["data"]))
             return self._send(404, {"message": "Not Found"})
 

@@ -102,3 +102,14 @@ def test_a_release_version_is_x_y_z_or_a_normal_pre_release(text):
 @pytest.mark.parametrize("text", ["0.0.0", "1.2.3", "10.20.30", "1.2.3a0", "1.2.3b1", "1.2.3rc10"])
 def test_a_release_version_passes(text):
     assert grammar.VERSION.fullmatch(text)
+
+
+def test_a_refusal_quotes_the_bad_value_to_a_fixed_bound():
+    """One short line: the first 50 characters of a bad SHA, 80 of a bad digest, never the rest."""
+    long = "z" * 200
+    with pytest.raises(InputError) as sha:
+        grammar.require_sha(long)
+    assert str(sha.value) == f"not a full commit SHA: {'z' * 50!r}"
+    with pytest.raises(InputError) as digest:
+        grammar.require_digest(long)
+    assert str(digest.value) == f"not a sha256 digest: {'z' * 80!r}"

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -10,11 +9,17 @@ from pathlib import Path
 import pytest
 
 SHARED = Path(__file__).resolve().parent / "stand-ins" / "shared"
+# The stand-ins run on the runner's system Python, as the real actions run on
+# its Node, never on the interpreter a matrix cell put first on PATH.
+SYSTEM_PYTHON = "/usr/bin/python3"
+pytestmark = pytest.mark.skipif(
+    not Path(SYSTEM_PYTHON).exists(), reason=f"no {SYSTEM_PYTHON}: the stand-ins run on the runner's system Python"
+)
 
 
 def distributions(folder):
     return subprocess.run(
-        [sys.executable, str(SHARED / "distributions.py"), str(folder)], capture_output=True, text=True, check=False
+        [SYSTEM_PYTHON, str(SHARED / "distributions.py"), str(folder)], capture_output=True, text=True, check=False
     )
 
 
@@ -63,7 +68,7 @@ def test_pypi_publish_refuses_an_empty_folder(tmp_path):
 def upload(store, name, source, overwrite="false"):
     env = {**os.environ, "ACT_ARTIFACTS": str(store), "NAME": name, "PATTERNS": str(source)}
     env |= {"OVERWRITE": overwrite, "IF_NO_FILES": "error"}
-    args = [sys.executable, str(SHARED / "artifacts.py"), "upload"]
+    args = [SYSTEM_PYTHON, str(SHARED / "artifacts.py"), "upload"]
     return subprocess.run(args, capture_output=True, text=True, env=env, check=False)
 
 
@@ -90,6 +95,6 @@ def test_download_patterns_expand_braces_as_minimatch_does(tmp_path):
     github_output.touch()
     env = {**os.environ, "ACT_ARTIFACTS": str(store), "NAME": "", "DEST": str(out), "MERGE": "true"}
     env |= {"PATTERN": "{reports-*,coverage,image,trivy}", "GITHUB_OUTPUT": str(github_output)}
-    args = [sys.executable, str(SHARED / "artifacts.py"), "download"]
+    args = [SYSTEM_PYTHON, str(SHARED / "artifacts.py"), "download"]
     subprocess.run(args, capture_output=True, text=True, env=env, check=True)
     assert sorted(p.name for p in out.iterdir()) == ["coverage.txt", "image.txt", "reports-3.12.txt", "trivy.txt"]

@@ -1,0 +1,59 @@
+"""The sticky comment's decision of which comment is ours, pinned: our marker AND our author.
+
+Against the fake GitHub API (a real HTTP server): a comment of the same bot
+without this kind's marker (another kind of report, or a person's words
+quoted by the bot) is never edited or deleted, and one with the marker by
+anyone else is never touched either.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import comments, github
+from pipeline.settings import Settings
+
+MARKER = "<!-- pipeline:report -->"
+BOT = "github-actions[bot]"
+
+
+@pytest.fixture
+def client(fake_github, monkeypatch):
+    monkeypatch.setattr(github, "BACKOFF", 0.01)
+    monkeypatch.setattr(comments, "SETTLE", 0.05)
+    env = {
+        "GITHUB_API_URL": fake_github.url,
+        "GITHUB_TOKEN": "ghs_token",
+        "GITHUB_REPOSITORY": "octo/app",
+        "PIPELINE_MAX_WAIT": "3",
+    }
+    return github.GitHub(Settings.from_env(env))
+
+
+def test_our_authors_comment_of_another_kind_is_left_alone(client, fake_github):
+    other = [{"id": 1, "body": "<!-- pipeline:coverage -->\ncoverage 91 %", "user": {"login": BOT}}]
+    fake_github.comments[4] = [dict(c) for c in other]
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    assert (posted.action, posted.removed) == ("created", 0)
+    assert fake_github.comments[4][0] == other[0]
+    assert [c["body"] for c in fake_github.comments[4]][1:] == [f"{MARKER}\nthe report"]
+
+
+def test_several_comments_of_our_author_without_the_marker_are_never_reduced(client, fake_github):
+    fake_github.comments[4] = [{"id": i, "body": f"note {i}", "user": {"login": BOT}} for i in (1, 2, 3)]
+    comments.upsert(client, "octo/app", 4, MARKER, "first", BOT)
+    comments.upsert(client, "octo/app", 4, MARKER, "second", BOT)
+    assert [c["body"] for c in fake_github.comments[4]] == ["note 1", "note 2", "note 3", f"{MARKER}\nsecond"]
+
+
+def test_the_marker_by_another_author_is_never_edited_or_deleted(client, fake_github):
+    fake_github.comments[4] = [
+        {"id": 1, "body": f"{MARKER}\nfake green report", "user": {"login": "mallory"}},
+        {"id": 2, "body": f"{MARKER}\nfake", "user": {"login": f"{BOT}-lookalike"}},
+    ]
+    comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    assert [c["body"] for c in fake_github.comments[4]] == [
+        f"{MARKER}\nfake green report",
+        f"{MARKER}\nfake",
+        f"{MARKER}\nthe report",
+    ]

@@ -1,0 +1,89 @@
+"""verify-release's decision of what is a bundle and what is a release file, pinned.
+
+A bundle is exactly ``*.sigstore.json``, ``*.jsonl`` or ``*.sigstore``; every
+other regular file but ``SHA256SUMS`` is a release file that a verified bundle
+must name, whatever its kind. Taking any ``*.json`` as a bundle, or checking
+only wheels and sdists, would let a file nobody attested ride along in a
+release that "verified". Signed for real through the local authority.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from pipeline import distribution, signing
+from pipeline.errors import CheckFailed
+from pipeline.trust import LOCAL_ISSUER, Trust
+from pipeline.verify import Expectations
+
+TAG, COMMIT = "v1.2.3", "e" * 40
+FILES = {
+    "sample_app-1.2.3.tar.gz": b"the sdist",
+    "sample_app-1.2.3-py3-none-any.whl": b"the wheel",
+    "sample_app-1.2.3.cdx.json": b'{"bomFormat": "CycloneDX"}',
+}
+RUN = signing.Workflow(
+    repository="octo/app", ref=f"refs/tags/{TAG}", sha=COMMIT, run_id="9", path=".github/workflows/release.yml"
+)
+EXPECTED = Expectations(
+    repository="octo/app",
+    ref=f"refs/tags/{TAG}",
+    signer_workflow=".github/workflows/release.yml",
+    issuer=LOCAL_ISSUER,
+    commit=COMMIT,
+)
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory):
+    from pipeline.authority.server import AuthorityServer  # noqa: PLC0415
+
+    server = AuthorityServer(tmp_path_factory.mktemp("authority")).start()
+    trust = Trust(local_url=server.url)
+    subjects = [(name, hashlib.sha256(data).hexdigest()) for name, data in FILES.items()]
+    yield trust, signing.sign(signing.provenance(subjects, RUN), trust, RUN)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def folder(tmp_path, signed):
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "release.sigstore.json").write_bytes(signed[1])
+    return tmp_path
+
+
+def test_an_attested_json_release_file_is_verified_as_a_release_file(folder, signed):
+    verified = distribution.verify_assets(folder, TAG, EXPECTED, signed[0])
+    assert sorted(verified) == sorted((n, hashlib.sha256(d).hexdigest()) for n, d in FILES.items())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "extra.json",  # a .json that is not a bundle's name
+        "provenance.intoto.json",
+        "sample_app-1.2.3.zip",
+        "install.sh",
+        "sample_app-1.2.3-py3-none-any.whl.asc",
+        "README",
+        "sample_app-1.2.3.tar.bz2",
+    ],
+)
+def test_a_file_of_any_kind_no_bundle_names_is_refused_by_name(folder, signed, name):
+    data = b"nobody attested this"
+    (folder / name).write_bytes(data)
+    with pytest.raises(CheckFailed) as refused:
+        distribution.verify_assets(folder, TAG, EXPECTED, signed[0])
+    digest = hashlib.sha256(data).hexdigest()
+    assert str(refused.value) == f"{TAG}: {name} (sha256:{digest[:12]}…): no verified bundle names its digest"
+
+
+def test_a_replaced_wheel_is_refused_by_name(folder, signed):
+    # Beside the other kinds, a wheel is still checked: its new bytes are refused by name.
+    (folder / "sample_app-1.2.3-py3-none-any.whl").write_bytes(b"another wheel")
+    with pytest.raises(CheckFailed, match=r"sample_app-1\.2\.3-py3-none-any\.whl \(sha256:"):
+        distribution.verify_assets(folder, TAG, EXPECTED, signed[0])

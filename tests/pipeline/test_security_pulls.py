@@ -1,0 +1,77 @@
+"""CD's binding of a PR run's certificate commit to the PR's head, pinned (``pulls.require_merge_of_head``).
+
+A pull_request run signs as GitHub's merge commit of ``refs/pull/N/merge``:
+exactly two parents, the base first and the head second. Anything else (the
+head as the first parent, a merge of another head, an octopus, a later
+commit on top of the head, a commit GitHub does not know) is refused with
+one line naming both commits. Against the fake GitHub API (a real server).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import github, pulls
+from pipeline.errors import CheckFailed, GitHubError
+from pipeline.settings import Settings
+
+HEAD, BASE, OTHER, THIRD, COMMIT = "1" * 40, "2" * 40, "3" * 40, "4" * 40, "5" * 40
+
+
+@pytest.fixture
+def client(fake_github, monkeypatch):
+    monkeypatch.setattr(github, "BACKOFF", 0.01)
+    env = {
+        "GITHUB_API_URL": fake_github.url,
+        "GITHUB_TOKEN": "ghs_token",
+        "GITHUB_REPOSITORY": "octo/app",
+        "PIPELINE_MAX_WAIT": "3",
+    }
+    return github.GitHub(Settings.from_env(env))
+
+
+def with_parents(fake_github, parents: list[str]) -> None:
+    fake_github.commits[COMMIT] = {"sha": COMMIT, "parents": [{"sha": p} for p in parents]}
+
+
+def test_the_head_itself_binds_without_asking_github(client, fake_github):
+    pulls.require_merge_of_head(client, "octo/app", HEAD, HEAD)
+    assert not [r for r in fake_github.requests if "/commits/" in r[1]]
+
+
+def test_githubs_merge_of_the_head_binds(client, fake_github):
+    with_parents(fake_github, [BASE, HEAD])
+    pulls.require_merge_of_head(client, "octo/app", COMMIT, HEAD)
+
+
+@pytest.mark.parametrize(
+    ("parents", "named"),
+    [
+        ([HEAD, BASE], f"{HEAD[:12]}, {BASE[:12]}"),  # the head in the base's place
+        ([BASE, OTHER], f"{BASE[:12]}, {OTHER[:12]}"),  # a merge of another head
+        ([BASE, HEAD, THIRD], f"{BASE[:12]}, {HEAD[:12]}, {THIRD[:12]}"),  # an octopus holding the head
+        ([HEAD], HEAD[:12]),  # a later commit on top of the head
+        ([], "none"),
+    ],
+)
+def test_any_other_commit_is_refused_naming_both(client, fake_github, parents, named):
+    with_parents(fake_github, parents)
+    with pytest.raises(CheckFailed) as refused:
+        pulls.require_merge_of_head(client, "octo/app", COMMIT, HEAD)
+    assert str(refused.value) == (
+        f"refused: the certificate's commit {COMMIT} is neither the PR's head {HEAD} nor a merge of it "
+        f"(its parents: {named})"
+    )
+
+
+def test_a_commit_github_does_not_know_is_not_bound(client, fake_github):
+    with pytest.raises((CheckFailed, GitHubError)):
+        pulls.require_merge_of_head(client, "octo/app", COMMIT, HEAD)
+
+
+@pytest.mark.parametrize("parents", [[BASE, HEAD]])
+def test_merge_binds_is_exact_about_the_heads_position(parents):
+    assert pulls.merge_binds(COMMIT, HEAD, parents) == ""
+    assert pulls.merge_binds(HEAD, HEAD, []) == ""
+    assert pulls.merge_binds(COMMIT, HEAD, list(reversed(parents)))
+    assert pulls.merge_binds(COMMIT, HEAD[:-1] + "0", parents)
