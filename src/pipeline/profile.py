@@ -2,7 +2,7 @@
 
 It lives in the service's own ``pyproject.toml``, under ``[tool.service-pipeline]``,
 so that the helpers hold no fact of any one service (this repository's
-``sample_app`` included): the image, how to build it, how to smoke-test it,
+own included): the image, how to build it, how to smoke-test it,
 the distribution and where its version lives, and which branch deploys to
 which environment. It is read and validated once, field by field, into one
 typed value; a field that is missing, malformed or unknown is one line naming
@@ -36,7 +36,6 @@ _IMAGE = re.compile(r"[a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+")
 _BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 # GitHub's environment names: up to 255 characters, no control characters.
 _ENVIRONMENT = re.compile(r"[^\x00-\x1f\x7f,]{1,255}")
-_VERSION_LINE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Profile:
 
     @property
     def file_prefix(self) -> str:
-        """``sample_app``: how the distribution's wheel and sdist file names begin."""
+        """``my_service`` for ``my-service``: how its wheel and sdist file names begin (PEP 427, 625)."""
         return re.sub(r"[-_.]+", "_", self.distribution).lower()
 
     @property
@@ -97,15 +96,12 @@ class Profile:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise InputError(f"{WHERE} version-file {self.version_file}: {error.strerror or error}") from None
-        return version_in(text, self.version_file)
+        from pipeline.release import package_version  # noqa: PLC0415
 
-
-def version_in(text: str, origin: str) -> str:
-    """The ``__version__ = "..."`` a version file holds."""
-    match = _VERSION_LINE.search(text)
-    if not match:
-        raise InputError(f'{origin} has no __version__ = "..." line')
-    return match.group(1)
+        try:
+            return package_version(text)
+        except InputError as error:
+            raise InputError(f"{self.version_file}: {error}") from None
 
 
 class _Table:

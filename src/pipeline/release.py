@@ -64,7 +64,7 @@ def parse_tag(tag: str) -> Release:
 
 
 def package_version(init_text: str) -> str:
-    """``__version__`` of ``src/sample_app/__init__.py`` (the version's one source)."""
+    """``__version__`` of the profile's version file (the version's one source)."""
     match = _INIT_VERSION.search(init_text)
     if not match:
         raise InputError('the package has no line __version__ = "..."')

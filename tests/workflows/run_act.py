@@ -170,6 +170,8 @@ class World:
             },
         )
         self.branch("fork-feature", {"docs/fork.md": "From a fork.\n"})
+        # The profile deploys develop to staging: CI runs on its pushes too.
+        self.branch("develop", {"docs/develop.md": "Work on its way to staging.\n"})
         self.branch("dependabot/pip/requests-2.99.0", {"docs/deps.md": "A dependency bump.\n"})
         self.git("checkout", "-q", "main")
         self.git("bundle", "create", "-q", str(self.work / "repo.bundle"), "--all")
@@ -547,16 +549,24 @@ PULLS = [
 PR_BY_BRANCH = {branch: (number, repo, author) for number, branch, repo, author in PULLS}
 
 
-def push_event(world: World) -> dict:
-    return {
-        "ref": "refs/heads/main",
-        "before": "0" * 40,
-        "after": world.shas["main"],
-        "repository": world.repository(),
-        "pusher": {"name": "octocat"},
-        "sender": {"login": "octocat"},
-        "head_commit": {"id": world.shas["main"], "message": "main"},
-    }
+def push_to(branch: str) -> Callable[[World], dict]:
+    """A push of ``branch``, as GitHub sends it."""
+
+    def payload(world: World) -> dict:
+        return {
+            "ref": f"refs/heads/{branch}",
+            "before": "0" * 40,
+            "after": world.shas[branch],
+            "repository": world.repository(),
+            "pusher": {"name": "octocat"},
+            "sender": {"login": "octocat"},
+            "head_commit": {"id": world.shas[branch], "message": branch},
+        }
+
+    return payload
+
+
+push_event = push_to("main")
 
 
 def tag_event(version: str | None = None) -> Callable[[World], dict]:
@@ -604,7 +614,7 @@ def run_event(source: str, branch: str, conclusion: str = "success", attempt: in
                 "run_attempt": attempt,
                 "name": "CI",
                 "path": ".github/workflows/ci.yml",
-                "event": "push" if branch == "main" else "pull_request",
+                "event": "pull_request" if branch in PR_BY_BRANCH else "push",
                 "conclusion": conclusion,
                 "status": "completed",
                 "head_sha": world.shas[branch],
@@ -649,6 +659,19 @@ def check_attested(world: World, tag: str, want: int = 2) -> list[str]:
     if f"sha256-{digest}" not in world.tags():
         problems.append(f"no referrers of {tag} in the registry (push-to-registry)")
     return problems
+
+
+def check_develop(world: World, run: Run) -> list[str]:
+    """A push to develop (the profile's staging branch) gets its image pushed and attested."""
+    tag = f"sha-{world.shas['develop']}"
+    problems = [] if {tag, "develop"} <= set(world.tags()) else [f"the images {tag} and develop were not pushed"]
+    return problems + check_attested(world, tag)
+
+
+def check_staging(world: World, run: Run) -> list[str]:
+    """CD of the develop push: verified, to the staging environment its branch has in the profile."""
+    problems = check_cd(None)(world, run)
+    return problems + ([] if "Deployment to `staging` succeeded" in run.log else ["it did not deploy to staging"])
 
 
 def check_rerun(world: World, run: Run) -> list[str]:
@@ -912,6 +935,25 @@ SCENARIOS = [
         "main",
         CD_NONE,
         run_event("fork PR", "fork-feature"),
+    ),
+    Scenario(
+        "push to develop",
+        "ci.yml",
+        "push",
+        "develop",
+        CI_ALL,
+        push_to("develop"),
+        check_develop,
+        cells="newest",
+    ),
+    Scenario(
+        "CD after push to develop",
+        "cd.yml",
+        "workflow_run",
+        "main",
+        {"guard": "success", "deploy": "success", "comment": "skipped"},
+        run_event("push to develop", "develop"),
+        check_staging,
     ),
     # "Re-run all jobs" of main's run: GITHUB_RUN_ATTEMPT=2, the same run id and
     # artifact store (every upload meets its attempt-1 artifact), then CD of it.
