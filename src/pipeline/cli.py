@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import sys
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,16 @@ def _verify_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trust root from the sigstore package, no TUF update ($SIGSTORE_OFFLINE=1)",
     )
+
+
+def _local_runs_installed() -> bool:
+    """Whether the local-only modules are here (a checkout, not the toolkit's install).
+
+    The toolkit leaves out the local pipeline, the local release runner and
+    the local signer; their commands are then not offered at all, rather than
+    failing with an import error.
+    """
+    return importlib.util.find_spec("pipeline.local") is not None
 
 
 @functools.cache
@@ -91,18 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive-sha256", default="", help="the archive's declared sha256 (64 hex)")
     p.add_argument("--image-id", default="", help="the image's declared ID (sha256:...)")
     p.set_defaults(func=ci.cmd_image_push)
-
-    p = sub.add_parser("attest", help="sign provenance (or an SBOM) of an image digest or files as this run")
-    p.add_argument("--subject-name", default="", help="image name, no tag")
-    p.add_argument("--subject-digest", default="", help="sha256:... (with --subject-name)")
-    p.add_argument("--subject-path", action="append", default=[], help="file glob (repeatable), instead of an image")
-    p.add_argument("--sbom-path", default="", help="attest this CycloneDX SBOM instead of provenance")
-    p.add_argument(
-        "--workflow", default=".github/workflows/ci.yml", help="the signing workflow (default $GITHUB_WORKFLOW_REF's)"
-    )
-    p.add_argument("--output", default="", help="bundle file (default reports/<kind>.sigstore.json)")
-    p.add_argument("--push-to-registry", action="store_true", help="also store it next to the image (OCI referrer)")
-    p.set_defaults(func=ci.cmd_attest)
 
     p = sub.add_parser("sbom", help="CycloneDX SBOM of the image")
     p.add_argument("--image-json", default="reports/image.json")
@@ -163,12 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", default="", help="the release date (default: today, UTC)")
     p.set_defaults(func=rel.cmd_release_prepare)
 
-    p = sub.add_parser("release", help="release.yml's stages on this machine (--dry-run)")
-    p.add_argument("version", help="X.Y.Z, or X.Y.ZaN / bN / rcN")
-    p.add_argument("--dry-run", action="store_true", required=True, help="required: releases happen in release.yml")
-    p.add_argument("--reports", default="reports")
-    p.set_defaults(func=rel.cmd_release_dry_run)
-
     p = sub.add_parser("release-check", help="may this tag be released? (release.yml)")
     p.add_argument("--tag", default="", help="default $GITHUB_REF")
     p.add_argument("--sha", default="", help="default $GITHUB_SHA")
@@ -216,11 +209,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", action="append", required=True, help="a folder of assets (repeatable)")
     p.set_defaults(func=rel.cmd_release_publish)
 
+    if _local_runs_installed():
+        _local_commands(sub)
+    return parser
+
+
+def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands of local runs and the act stand-ins only (not in the toolkit)."""
+    p = sub.add_parser("attest", help="sign provenance (or an SBOM) of an image digest or files as this run")
+    p.add_argument("--subject-name", default="", help="image name, no tag")
+    p.add_argument("--subject-digest", default="", help="sha256:... (with --subject-name)")
+    p.add_argument("--subject-path", action="append", default=[], help="file glob (repeatable), instead of an image")
+    p.add_argument("--sbom-path", default="", help="attest this CycloneDX SBOM instead of provenance")
+    p.add_argument(
+        "--workflow", default=".github/workflows/ci.yml", help="the signing workflow (default $GITHUB_WORKFLOW_REF's)"
+    )
+    p.add_argument("--output", default="", help="bundle file (default reports/<kind>.sigstore.json)")
+    p.add_argument("--push-to-registry", action="store_true", help="also store it next to the image (OCI referrer)")
+    p.set_defaults(func=ci.cmd_attest)
+
+    p = sub.add_parser("release", help="release.yml's stages on this machine (--dry-run)")
+    p.add_argument("version", help="X.Y.Z, or X.Y.ZaN / bN / rcN")
+    p.add_argument("--dry-run", action="store_true", required=True, help="required: releases happen in release.yml")
+    p.add_argument("--reports", default="reports")
+    p.set_defaults(func=rel.cmd_release_dry_run)
+
     p = sub.add_parser("local", help="the whole pipeline on this machine")
     p.add_argument("--no-container", action="store_true", help="skip image, push, SBOM and deploy")
     p.add_argument("--reports", default="reports")
     p.set_defaults(func=ci.cmd_local)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
