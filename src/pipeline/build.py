@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline import docker
 from pipeline.errors import CheckFailed, InputError, one_line
@@ -184,12 +187,73 @@ def save(reference: str, output: Path) -> Archive:
     return Archive(output, _file_sha256(output), image_id)
 
 
-def load(path: Path, sha256: str, image_id: str) -> str:
-    """Load an archive only if it is byte for byte the one declared; return its image ID.
+_MAX_INDEX = 1 << 20  # manifest.json and index.json of one image are a few hundred bytes
 
-    The digest is checked before docker reads a byte, and the image that
-    comes out must be the declared one: an archive swapped between the jobs,
-    or one holding another image, is refused and nothing is loaded or pushed.
+
+def _small_json(tar: tarfile.TarFile, name: str) -> Any:  # noqa: ANN401 - JSON
+    """A small JSON member of the archive, or None when absent."""
+    try:
+        member = tar.getmember(name)
+    except KeyError:
+        return None
+    handle = tar.extractfile(member) if member.isfile() and member.size <= _MAX_INDEX else None
+    if handle is None:
+        return ValueError(f"{name} is not a small regular file")
+    try:
+        return json.loads(handle.read(_MAX_INDEX))
+    except ValueError as error:
+        return error
+
+
+def archive_problem(path: Path, image_id: str) -> str:
+    """Why ``docker load`` of this archive could load or name anything but the declared image ("" if nothing).
+
+    Read before docker sees the archive: exactly one image, whose config is
+    the declared image ID, and no name for docker to create (``RepoTags`` in
+    ``manifest.json``, a ref name in an OCI ``index.json``). The pushing job
+    names the image itself; a name in the archive would be created in the
+    engine the moment it is loaded.
+    """
+    try:
+        with tarfile.open(path) as tar:
+            manifest, index = _small_json(tar, "manifest.json"), _small_json(tar, "index.json")
+    except (OSError, tarfile.TarError) as error:
+        return f"it is not a readable image archive ({type(error).__name__})"
+    if manifest is None:
+        return "it has no manifest.json (not what docker save writes)"
+    if isinstance(manifest, Exception) or isinstance(index, Exception):
+        return f"its manifest cannot be read ({one_line(manifest if isinstance(manifest, Exception) else index, 120)})"
+    if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
+        count = len(manifest) if isinstance(manifest, list) else "no list of"
+        return f"it holds {count} images, not exactly one"
+    entry = manifest[0]
+    if entry.get("RepoTags"):
+        return f"it names tags for docker to create ({one_line(str(entry['RepoTags']), 120)})"
+    config = str(entry.get("Config", "")).removeprefix("blobs/sha256/").removesuffix(".json")
+    if f"sha256:{config}" != image_id:
+        return f"its image is sha256:{config[:64]}, not the declared {image_id}"
+    listed = index.get("manifests") if isinstance(index, dict) else []
+    manifests = listed if isinstance(listed, list) else []
+    names = [
+        key
+        for item in manifests
+        if isinstance(item, dict) and isinstance(item.get("annotations"), dict)
+        for key in item["annotations"]
+        if key in {"org.opencontainers.image.ref.name", "io.containerd.image.name"}
+    ]
+    if names or len(manifests) > 1:
+        return "its index.json names images or holds more than one"
+    return ""
+
+
+def load(path: Path, sha256: str, image_id: str) -> str:
+    """Load an archive only if it is byte for byte the one declared, and holds only that image.
+
+    The digest and the archive's own manifest are checked before docker
+    reads a byte (``archive_problem``); then what docker says it loaded must
+    be exactly the declared image ID and no name. An archive swapped between
+    the jobs, holding another image, more than one, or a tag, is refused
+    before anything is loaded or named.
     """
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise InputError(f"the archive digest must be 64 lowercase hex digits, not {sha256[:80]!r}")
@@ -200,11 +264,14 @@ def load(path: Path, sha256: str, image_id: str) -> str:
         raise CheckFailed(
             f"refused: the image archive {path.name} has sha256 {found}, not {sha256} as the build job declared"
         )
+    problem = archive_problem(path, image_id)
+    if problem:
+        raise CheckFailed(f"refused: the image archive {path.name}: {problem}")
     loaded = docker.docker("load", "--quiet", "--input", str(path), timeout=900).stdout
     ids = re.findall(r"Loaded image ID: (sha256:[0-9a-f]{64})", loaded)
-    if ids != [image_id]:
+    if ids != [image_id] or "Loaded image:" in loaded:
         got = ", ".join(ids) or one_line(loaded, 120) or "nothing"
-        raise CheckFailed(f"refused: the image archive holds {got}, not the declared image {image_id}")
+        raise CheckFailed(f"refused: the image archive holds {got}, not exactly the declared image {image_id}")
     return image_id
 
 

@@ -41,6 +41,22 @@ def require_digest(text: str) -> str:
     return match.group(1)
 
 
-def commit_tag(sha: str) -> str:
-    """The tag CI gives the image of a commit, and CD deploys: ``sha-<full sha>``."""
-    return f"sha-{require_sha(sha)}"
+# The branch releases are made from: its pushes' images carry the bare
+# ``sha-<commit>`` tag, which the release promotes.
+RELEASE_BRANCH = "main"
+
+
+def commit_tag(sha: str, scope: str = "") -> str:
+    """The tag CI gives the image of a commit, and CD deploys: ``[<scope>-]sha-<full sha>``.
+
+    ``scope`` is "" for a push to the release branch (the image a release of
+    that commit promotes), the branch's tag for a push to another deploy
+    branch (``develop-sha-<c>``), and ``pr-<n>`` for a pull request
+    (``pr-7-sha-<c>``). One commit can be pushed to main and to develop, or be
+    the head of a PR, and each of those images is another build under another
+    identity: without the scope the last to finish would take the tag the
+    others' CD or release resolves, and their verification would refuse it.
+    """
+    if scope and not TAG.fullmatch(f"{scope}-sha-{'0' * 40}"):
+        raise InputError(f"not a tag scope: {scope[:60]!r}")
+    return f"{scope}-sha-{require_sha(sha)}" if scope else f"sha-{require_sha(sha)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.grammar import MAX_TAG, commit_tag
+from pipeline.grammar import MAX_TAG, RELEASE_BRANCH, commit_tag
 
 DEFAULT_REGISTRY = "ghcr.io"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
@@ -14,7 +14,7 @@ _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
 # version (``X.Y.Z``, ``X.Y``, pre-releases such as ``X.Y.Zrc1``: any tag that
 # starts with a digit), and the referrers tag schema's ``sha256-<hex>`` (the
 # index that lists an image's attestations).
-_RESERVED = re.compile(r"(?:sha-.*|sha256-.*|pr-[0-9]+|latest|[0-9].*)", re.IGNORECASE)
+_RESERVED = re.compile(r"(?:sha-.*|sha256-.*|pr-[0-9]+(?:-.*)?|.*-sha-[0-9a-f]{40}|latest|[0-9].*)", re.IGNORECASE)
 
 
 def image_name(registry: str, repository: str) -> str:
@@ -36,9 +36,16 @@ def service_image(registry: str, repository: str, profile_image: str = "") -> st
     return f"{registry if registry != DEFAULT_REGISTRY else host}/{path}".lower()
 
 
-def ci_image(registry: str, repository: str, profile_image: str, sha: str) -> str:
-    """``<image>:sha-<commit>``: CI's image of that commit, which CD and the release resolve."""
-    return f"{service_image(registry, repository, profile_image)}:{commit_tag(sha)}"
+def commit_scope(branch: str = "", pr_number: int | None = None) -> str:
+    """The scope of a run's commit tag (``grammar.commit_tag``): the PR, the branch, or "" for the release branch."""
+    if pr_number is not None:
+        return f"pr-{int(pr_number)}"
+    return "" if branch == RELEASE_BRANCH else sanitize_branch(branch)
+
+
+def ci_image(registry: str, repository: str, profile_image: str, sha: str, scope: str = "") -> str:
+    """``<image>:[<scope>-]sha-<commit>``: CI's image of that commit, which CD and the release resolve."""
+    return f"{service_image(registry, repository, profile_image)}:{commit_tag(sha, scope)}"
 
 
 def sanitize_branch(branch: str) -> str:
@@ -78,24 +85,28 @@ def image_ref(
     pr_number: int | None = None,
     profile_image: str = "",
 ) -> ImageRef:
-    """Tags: the sanitised branch, ``pr-<n>`` and ``sha-<full sha>``."""
+    """A push's tags: its branch and ``[<branch>-]sha-<commit>``; a PR's: ``pr-<n>`` and ``pr-<n>-sha-<head>``.
+
+    A pull request never takes a branch's tag: its head may be named like a
+    deploy branch (a back-merge of ``main`` into ``develop`` has the head
+    ``main``), and its image is the merge commit's, not that branch's.
+    """
     tags = []
-    branch_tag = sanitize_branch(branch)
-    if branch_tag:
-        tags.append(branch_tag)
     if pr_number is not None:
         tags.append(f"pr-{int(pr_number)}")
-    tags.append(commit_tag(sha))
+    elif sanitize_branch(branch):
+        tags.append(sanitize_branch(branch))
+    tags.append(commit_tag(sha, commit_scope(branch, pr_number)))
     return ImageRef(service_image(registry, repository, profile_image), tuple(dict.fromkeys(tags)))
 
 
 def publish_decision(
-    event_name: str, ref: str, event: dict[str, object], repository: str, branches: tuple[str, ...] = ("main",)
+    event_name: str, ref: str, event: dict[str, object], repository: str, branches: tuple[str, ...]
 ) -> tuple[bool, str]:
     """May this run push (and attest) an image? With the reason either way.
 
-    Only pushes to a branch that deploys (``branches``: the profile's, main
-    and develop by default) and same-repository PRs not opened by Dependabot:
+    Only pushes to a branch that deploys (``branches``: the profile's,
+    ``Profile.deploy_branches``) and same-repository PRs not opened by Dependabot:
     a fork's or Dependabot's token is read-only, and their code is untrusted.
     """
     if event_name == "push":

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 LOCAL_REPOSITORY = "local/sample-app"
+# The branch a local run's image is tagged as (``local``, ``local-sha-<commit>``).
+LOCAL_BRANCH = "local"
 
 
 @dataclass
@@ -107,7 +109,7 @@ class LocalPipeline:
         self.registry = settings.local_registry
         self.base = settings.local_base_image
         self.sha = _git_sha()
-        self.ref = image.image_ref(self.registry, LOCAL_REPOSITORY, self.sha, "local")
+        self.ref = image.image_ref(self.registry, LOCAL_REPOSITORY, self.sha, LOCAL_BRANCH)
         self.digest = ""
         self.trust = Trust(local_url=settings.local_sigstore or LOCAL_SIGSTORE)
         # The identity a CI run of this commit would sign with; the run id is

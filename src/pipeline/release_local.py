@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline import attest, distribution, grammar, image, registry, release, signing, verify
 from pipeline import profile as service_profile
 from pipeline.errors import CheckFailed
-from pipeline.local import LOCAL_REPOSITORY, Stage, run_stages, summary_table
+from pipeline.local import LOCAL_BRANCH, LOCAL_REPOSITORY, Stage, run_stages, summary_table
 from pipeline.settings import LOCAL_SIGSTORE, Settings
 from pipeline.trust import Trust
 
@@ -66,7 +66,8 @@ def run_dry_run(version: str, reports: Path, settings: Settings) -> int:
             _, problems = release.check(target.tag, init, changelog, on_main=True)
             name = image.image_name(settings.local_registry, LOCAL_REPOSITORY)
             try:
-                ref = registry.resolve(registry.parse_reference(f"{name}:{grammar.commit_tag(sha)}"))
+                tag = grammar.commit_tag(sha, image.commit_scope(LOCAL_BRANCH))
+                ref = registry.resolve(registry.parse_reference(f"{name}:{tag}"))
                 state["image"] = ref.pinned
             except CheckFailed as error:
                 problems.append(f"no local image for this commit ({error}): run `hatch run pipeline` first")

@@ -172,12 +172,12 @@ SHA = "e" * 40
 
 @pytest.fixture
 def cd_env(pushed, fake_github, monkeypatch, tmp_path):
-    """CD's environment for the pushed image, tagged sha-<SHA> in the local registry."""
+    """CD's environment for the pushed image, tagged as CI tags PR 8's (pr-8-sha-<SHA>) in the local registry."""
     name, digest = pushed
     repository = name.split("/", 1)[1]
     sh("docker", "pull", "-q", f"{name}@{digest}")
-    sh("docker", "tag", f"{name}@{digest}", f"{name}:sha-{SHA}")
-    sh("docker", "push", "-q", f"{name}:sha-{SHA}")
+    sh("docker", "tag", f"{name}@{digest}", f"{name}:pr-8-sha-{SHA}")
+    sh("docker", "push", "-q", f"{name}:pr-8-sha-{SHA}")
     for key, value in {
         "GITHUB_REPOSITORY": repository,
         "IMAGE_REGISTRY": REGISTRY,
@@ -365,8 +365,8 @@ def test_the_release_dry_run_releases_the_local_image_of_this_commit(
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     local = f"{REGISTRY}/local/sample-app"
     sh("docker", "pull", "-q", f"{name}@{digest}")
-    sh("docker", "tag", f"{name}@{digest}", f"{local}:sha-{head.strip()}")
-    sh("docker", "push", "-q", f"{local}:sha-{head.strip()}")
+    sh("docker", "tag", f"{name}@{digest}", f"{local}:local-sha-{head.strip()}")
+    sh("docker", "push", "-q", f"{local}:local-sha-{head.strip()}")
     monkeypatch.chdir(ROOT)
     # A version of its own: the registry keeps the tags of earlier runs, and a
     # version tag is never moved to other content.
@@ -529,8 +529,8 @@ def _pr_attested(two_commits, fake_github, local_authority, merge_parents):
 
     name, digests = two_commits
     repository = name.split("/", 1)[1]
-    sh("docker", "tag", f"{name}:build-2", f"{name}:sha-{NEW_COMMIT}")
-    sh("docker", "push", "-q", f"{name}:sha-{NEW_COMMIT}")
+    sh("docker", "tag", f"{name}:build-2", f"{name}:pr-7-sha-{NEW_COMMIT}")
+    sh("docker", "push", "-q", f"{name}:pr-7-sha-{NEW_COMMIT}")
     run = signing.Workflow(
         repository=repository, ref="refs/pull/7/merge", sha=MERGE_COMMIT, run_id="33", repository_id="99"
     )

@@ -74,13 +74,17 @@ def built(tmp_path_factory):
         sh("docker", "rmi", *mine)
 
 
+def load(plan_file, archive, sha256, image_id):
+    argv = ["image-load", "--plan", str(plan_file), "--archive", str(archive), "--archive-sha256", sha256]
+    return main([*argv, "--image-id", image_id])
+
+
 def test_the_push_job_pushes_the_declared_archive_under_its_own_tags(built, tmp_path, capsys):
     name, archive, declared = built
     image_json = tmp_path / "image.json"
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", name, push=True)), "--output", str(image_json)]
-    argv += ["--archive", str(archive), "--archive-sha256", declared["archive-sha256"]]
-    argv += ["--image-id", declared["image-id"]]
-    assert main(argv) == 0
+    plan_file = plan(tmp_path / "plan.json", name, push=True)
+    assert load(plan_file, archive, declared["archive-sha256"], declared["image-id"]) == 0
+    assert main(["image-push", "--plan", str(plan_file), "--output", str(image_json)]) == 0
     facts = json.loads(image_json.read_text())
     assert facts["digest"] == registry.resolve(registry.parse_reference(f"{name}:sha-{SHA}")).digest
     assert registry.resolve(registry.parse_reference(f"{name}:pr-7")).digest == facts["digest"]
@@ -93,25 +97,20 @@ def test_an_archive_swapped_between_the_jobs_is_refused_and_nothing_is_pushed(bu
     name, archive, declared = built
     swapped = tmp_path / "image.tar"
     swapped.write_bytes(archive.read_bytes() + b"\0" * 512)
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", f"{name}-swapped", push=True))]
-    argv += ["--output", str(tmp_path / "image.json"), "--archive", str(swapped)]
-    argv += ["--archive-sha256", declared["archive-sha256"], "--image-id", declared["image-id"]]
-    assert main(argv) == 1
+    plan_file = plan(tmp_path / "plan.json", f"{name}-swapped", push=True)
+    assert load(plan_file, swapped, declared["archive-sha256"], declared["image-id"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"not {declared['archive-sha256']} as the build job declared" in err
-    assert not (tmp_path / "image.json").exists()
     assert requests.get(f"http://{REGISTRY}/v2/{name.split('/', 1)[1]}-swapped/tags/list", timeout=5).status_code == 404
 
 
 def test_an_archive_of_another_image_is_refused(built, tmp_path, capsys):
     name, archive, declared = built
     other = "sha256:" + "0" * 64
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", f"{name}-other", push=False))]
-    argv += ["--output", str(tmp_path / "image.json"), "--archive", str(archive)]
-    argv += ["--archive-sha256", declared["archive-sha256"], "--image-id", other]
-    assert main(argv) == 1
-    assert f"not the declared image {other}" in capsys.readouterr().err
+    plan_file = plan(tmp_path / "plan.json", f"{name}-other", push=False)
+    assert load(plan_file, archive, declared["archive-sha256"], other) == 1
+    assert f"its image is {declared['image-id']}, not the declared {other}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -123,20 +122,19 @@ def test_an_archive_of_another_image_is_refused(built, tmp_path, capsys):
 )
 def test_malformed_declarations_are_usage_errors(built, tmp_path, capsys, flags, message):
     name, archive, _ = built
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", name, push=False)), "--archive", str(archive)]
-    assert main([*argv, "--output", str(tmp_path / "image.json"), *flags]) == 2
+    argv = ["image-load", "--plan", str(plan(tmp_path / "plan.json", name, push=False)), "--archive", str(archive)]
+    assert main([*argv, *flags]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_a_declaration_without_an_archive_is_a_usage_error(tmp_path, capsys):
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", "reg.example/o/r", push=False))]
-    assert main([*argv, "--archive-sha256", "a" * 64]) == 2
-    assert "give it too" in capsys.readouterr().err
+def test_a_load_without_its_declaration_is_a_usage_error(tmp_path, capsys):
+    argv = ["image-load", "--plan", str(plan(tmp_path / "plan.json", "reg.example/o/r", push=False))]
+    assert main([*argv, "--archive", "x.tar", "--archive-sha256", "a" * 64]) == 2
+    assert "the following arguments are required: --image-id" in capsys.readouterr().err
 
 
 def test_a_missing_archive_is_named(built, tmp_path, capsys):
     name, _, declared = built
-    argv = ["image-push", "--plan", str(plan(tmp_path / "plan.json", name, push=False))]
-    argv += ["--archive", str(tmp_path / "absent.tar"), "--archive-sha256", declared["archive-sha256"]]
-    assert main([*argv, "--image-id", declared["image-id"]]) == 2
+    plan_file = plan(tmp_path / "plan.json", name, push=False)
+    assert load(plan_file, tmp_path / "absent.tar", declared["archive-sha256"], declared["image-id"]) == 2
     assert "cannot read the image archive" in capsys.readouterr().err

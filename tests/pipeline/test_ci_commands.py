@@ -48,9 +48,9 @@ def test_image_tags_plans_a_fork_pr_without_push(actions_env, monkeypatch, capsy
     outputs = (actions_env / "output").read_text()
     assert "name=ghcr.io/octo/app\n" in outputs
     assert "push=false" in outputs
-    assert "ghcr.io/octo/app:Feat-X\nghcr.io/octo/app:pr-7\n" in outputs
+    assert f"\nghcr.io/octo/app:pr-7\nghcr.io/octo/app:pr-7-sha-{SHA}\n" in outputs
     plan = json.loads((actions_env / "reports" / "image-plan.json").read_text())
-    assert plan["references"][-1] == f"ghcr.io/octo/app:sha-{SHA}"
+    assert plan["references"][-1] == f"ghcr.io/octo/app:pr-7-sha-{SHA}"
     assert "not pushed (pull request from a fork" in (actions_env / "summary").read_text()
 
 
@@ -61,7 +61,7 @@ def test_image_push_without_permission_records_why(actions_env, monkeypatch):
     image = json.loads((actions_env / "reports" / "image.json").read_text())
     assert image == {
         "name": "ghcr.io/octo/app",
-        "tags": ["Feat-X", "pr-7", f"sha-{SHA}"],
+        "tags": ["pr-7", f"pr-7-sha-{SHA}"],
         "digest": "",
         "pushed": False,
         "reason": "Dependabot pull request: built and tested, not pushed",

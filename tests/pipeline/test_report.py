@@ -215,7 +215,29 @@ def test_every_branch_gives_a_valid_tag(branch):
 def test_image_name_and_tags():
     ref = image_ref("ghcr.io", "Octo/App", SHA, "feat/a", 7)
     assert ref.name == image_name("ghcr.io", "Octo/App") == "ghcr.io/octo/app"
-    assert ref.tags == ("feat-a", "pr-7", f"sha-{SHA}")
+    assert ref.tags == ("pr-7", f"pr-7-sha-{SHA}")  # a PR never takes its branch's tag
+    assert image_ref("ghcr.io", "octo/app", SHA, "main").tags == ("main", f"sha-{SHA}")
+    assert image_ref("ghcr.io", "octo/app", SHA, "develop").tags == ("develop", f"develop-sha-{SHA}")
+
+
+@pytest.mark.parametrize("head", ["main", "develop"])
+def test_a_back_merge_pr_takes_neither_the_branch_nor_its_commit_tag(head):
+    # A PR of main into develop has the head "main" and main's commit: its
+    # image (of the merge commit, under the PR's identity) must not take
+    # `main` or `sha-<main's commit>`, which main's CD and the release resolve.
+    tags = image_ref("ghcr.io", "octo/app", SHA, head, 12).tags
+    assert tags == ("pr-12", f"pr-12-sha-{SHA}")
+    assert not {head, f"sha-{SHA}", f"develop-sha-{SHA}"} & set(tags)
+
+
+def test_one_commit_pushed_to_two_branches_gets_two_commit_tags():
+    main, develop = image_ref("r.io", "o/a", SHA, "main").tags, image_ref("r.io", "o/a", SHA, "develop").tags
+    assert not set(main) & set(develop)
+
+
+@pytest.mark.parametrize("branch", ["develop-sha-" + "a" * 40, "pr-7-sha-x", "pr-12-anything"])
+def test_a_branch_never_takes_a_scoped_commit_tag(branch):
+    assert sanitize_branch(branch) == f"branch-{branch}"
     assert sanitize_branch("..-x" + "y" * 300) == "x" + "y" * 127
 
 
@@ -247,7 +269,22 @@ def test_image_name_and_tags():
     ],
 )
 def test_publish_decision(event_name, ref, event, expected):
-    assert publish_decision(event_name, ref, event, "octo/app")[0] is expected
+    assert publish_decision(event_name, ref, event, "octo/app", ("main",))[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "branches", "expected"),
+    [
+        ("refs/heads/develop", ("main", "develop"), True),
+        ("refs/heads/develop", ("main",), False),
+        ("refs/heads/main", ("develop",), False),
+        ("refs/heads/staging", ("main", "develop"), False),
+        ("refs/tags/develop", ("main", "develop"), False),
+        ("refs/heads/develop2", ("main", "develop"), False),
+    ],
+)
+def test_only_the_profiles_deploy_branches_publish(ref, branches, expected):
+    assert publish_decision("push", ref, {}, "octo/app", branches)[0] is expected
 
 
 @pytest.mark.parametrize(
@@ -257,8 +294,8 @@ def test_publish_decision(event_name, ref, event, expected):
 def test_a_branch_never_takes_a_tag_ci_writes_itself(branch):
     tag = sanitize_branch(branch)
     assert tag == f"branch-{branch}"
-    ref = image_ref("ghcr.io", "octo/app", "c" * 40, branch, 7)
-    assert ref.tags == (f"branch-{branch}", "pr-7", "sha-" + "c" * 40)
+    ref = image_ref("ghcr.io", "octo/app", "c" * 40, branch)
+    assert ref.tags == (f"branch-{branch}", f"branch-{branch}-sha-" + "c" * 40)
 
 
 @pytest.mark.parametrize("branch", ["feature/sha-x", "pr-7a", "preview", "v1.2.3", "shafts"])
@@ -299,7 +336,7 @@ def test_ordinary_branches_keep_their_names(branch):
     ],
 )
 def test_publish_decision_edges(event_name, ref, event, push, reason):
-    allowed, why = publish_decision(event_name, ref, event, "octo/app")
+    allowed, why = publish_decision(event_name, ref, event, "octo/app", ("main",))
     assert allowed is push
     assert reason in why
 

@@ -9,7 +9,10 @@ a real engine.)
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
+import tarfile
 
 import pytest
 
@@ -20,11 +23,25 @@ IMAGE = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
 
 
+def image_archive(path, manifest, index=None):
+    """An archive as ``docker save <image id>`` writes it: manifest.json (and an OCI index.json)."""
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("manifest.json", manifest), ("index.json", index)):
+            if data is not None:
+                raw = json.dumps(data).encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(raw)
+                tar.addfile(info, io.BytesIO(raw))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def saved(image=IMAGE, tags=None):
+    return [{"Config": f"blobs/sha256/{image.removeprefix('sha256:')}", "RepoTags": tags, "Layers": []}]
+
+
 @pytest.fixture
 def archive(tmp_path):
-    path = tmp_path / "image.tar"
-    path.write_bytes(b"an image archive")
-    return path, hashlib.sha256(b"an image archive").hexdigest()
+    return image_archive(tmp_path / "image.tar", saved())
 
 
 def stand_in_docker(tmp_path, monkeypatch, *loaded: str) -> None:
@@ -69,4 +86,55 @@ def test_an_archive_that_holds_anything_but_exactly_the_declared_image_is_refuse
     stand_in_docker(tmp_path, monkeypatch, *loaded)
     with pytest.raises(CheckFailed) as refused:
         build.load(archive[0], archive[1], IMAGE)
-    assert str(refused.value) == f"refused: the image archive holds {named}, not the declared image {IMAGE}"
+    assert str(refused.value) == f"refused: the image archive holds {named}, not exactly the declared image {IMAGE}"
+
+
+def test_an_archive_naming_a_tag_is_refused_before_docker_loads_it(tmp_path, monkeypatch):
+    # docker load would create ghcr.io/o/r:latest the moment it read the archive.
+    path, digest = image_archive(tmp_path / "image.tar", saved(tags=["ghcr.io/o/r:latest"]))
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    with pytest.raises(CheckFailed, match=r"it names tags for docker to create \(\['ghcr.io/o/r:latest'\]\)"):
+        build.load(path, digest, IMAGE)
+    assert not (tmp_path / "docker.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("manifest", "index", "why"),
+    [
+        (saved() + saved(OTHER), None, "it holds 2 images, not exactly one"),
+        (saved(OTHER), None, f"its image is {OTHER}, not the declared {IMAGE}"),
+        (None, None, "it has no manifest.json"),
+        ({"Config": "x"}, None, "it holds no list of images, not exactly one"),
+        (
+            saved(),
+            {"manifests": [{"annotations": {"org.opencontainers.image.ref.name": "latest"}}]},
+            "its index.json names images",
+        ),
+        (saved(), {"manifests": [{}, {}]}, "holds more than one"),
+    ],
+)
+def test_an_archive_that_is_not_exactly_the_untagged_declared_image_is_refused_unread_by_docker(
+    tmp_path, monkeypatch, manifest, index, why
+):
+    path, digest = image_archive(tmp_path / "image.tar", manifest, index)
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    with pytest.raises(CheckFailed) as refused:
+        build.load(path, digest, IMAGE)
+    assert why in str(refused.value)
+    assert not (tmp_path / "docker.log").exists()
+
+
+def test_a_file_that_is_no_archive_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "image.tar"
+    path.write_bytes(b"not a tar")
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    with pytest.raises(CheckFailed, match="it is not a readable image archive"):
+        build.load(path, hashlib.sha256(b"not a tar").hexdigest(), IMAGE)
+
+
+def test_a_tag_docker_reports_loading_is_refused(tmp_path, monkeypatch, archive):
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    script = tmp_path / "bin" / "docker"
+    script.write_text(script.read_text() + "echo 'Loaded image: ghcr.io/o/r:latest'\n")
+    with pytest.raises(CheckFailed, match="not exactly the declared image"):
+        build.load(archive[0], archive[1], IMAGE)

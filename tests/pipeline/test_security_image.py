@@ -24,4 +24,4 @@ def test_no_branch_takes_a_release_versions_tags(version):
 )
 def test_a_branch_never_takes_a_referrers_or_pre_release_tag(branch):
     assert sanitize_branch(branch) == f"branch-{branch}"
-    assert image_ref("ghcr.io", "octo/app", "c" * 40, branch, 7).tags[0] == f"branch-{branch}"
+    assert image_ref("ghcr.io", "octo/app", "c" * 40, branch).tags[0] == f"branch-{branch}"

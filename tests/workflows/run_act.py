@@ -663,8 +663,10 @@ def check_attested(world: World, tag: str, want: int = 2) -> list[str]:
 
 def check_develop(world: World, run: Run) -> list[str]:
     """A push to develop (the profile's staging branch) gets its image pushed and attested."""
-    tag = f"sha-{world.shas['develop']}"
+    tag = f"develop-sha-{world.shas['develop']}"
     problems = [] if {tag, "develop"} <= set(world.tags()) else [f"the images {tag} and develop were not pushed"]
+    if f"sha-{world.shas['develop']}" in world.tags():
+        problems.append("develop's push took the bare sha- tag, which main's CD and the release resolve")
     return problems + check_attested(world, tag)
 
 

@@ -120,9 +120,9 @@ def test_every_commit_of_main_gets_its_own_ci_run():
     # pending one: with a group per branch, quick pushes to main skip commits,
     # which then have no image and can never be released.
     group = load("ci.yml")["concurrency"]["group"]
-    assert "github.sha" in group
-    assert "github.ref" not in group
     assert "pull_request.number" in group
+    # A push's group: its event, ref and commit (never the branch alone).
+    assert "format('{0}-{1}-{2}', github.event_name, github.ref, github.sha)" in group
 
 
 def test_a_release_is_never_cancelled_half_way():
@@ -405,9 +405,16 @@ def test_the_prs_image_is_built_read_only_and_pushed_by_trusted_code_from_its_ar
     assert "build" in image["needs"]
     assert image["permissions"]["packages"] == "write"
     assert image["steps"][0]["with"]["ref"] in TRUSTED_REFS
-    push = next(s for s in image["steps"] if s.get("id") == "push")
-    assert "--archive-sha256" in push["run"]
-    assert push["env"]["ARCHIVE_SHA256"] == "${{ needs.build.outputs.archive-sha256 }}"
+    runs = [s.get("run", "") for s in image["steps"]]
+    loading = next(s for s in image["steps"] if s.get("run", "").startswith("hatch run helpers:ci image-load "))
+    assert "--archive-sha256" in loading["run"]
+    assert loading["env"]["ARCHIVE_SHA256"] == "${{ needs.build.outputs.archive-sha256 }}"
+    # The archive is loaded and described before the registry login: no write token sits
+    # on the machine while docker and syft parse the PR-built image.
+    login = next(i for i, s in enumerate(image["steps"]) if s.get("uses", "").startswith("docker/login-action@"))
+    assert runs.index(loading["run"]) < login
+    assert runs.index("hatch run helpers:ci sbom --plan reports/image-plan.json") < login
+    assert runs.index("hatch run helpers:ci image-push") > login
     assert not [s for s in image["steps"] if s.get("run") == "hatch run helpers:ci image-build"]
     # The report does not download the archive: it is the push job's input, not data for the report.
     report_download = next(s for s in jobs["report"]["steps"] if s.get("uses", "").startswith("actions/download-"))

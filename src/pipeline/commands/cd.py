@@ -180,9 +180,10 @@ def _deploy_and_report(
 def cmd_cd_deploy(args: argparse.Namespace) -> int:
     """CD's deploy job in one command, from the guard's validated outputs.
 
-    For a PR: find it by head SHA (fork fallback by owner:branch), expect the
-    ref ``refs/pull/N/merge`` and deploy to preview. For main: no PR, ref
-    ``refs/heads/main``, production. It does not comment: this job runs the
+    For a PR: find it by head SHA (fork fallback by owner:branch), deploy its
+    ``pr-<n>-sha-<head>`` image and expect the ref ``refs/pull/N/merge``. For a
+    push: the pushed branch's image (``sha-<c>`` for main, ``<branch>-sha-<c>``
+    otherwise) and its ref. The environment is the guard's, from the profile. It does not comment: this job runs the
     PR's image, so it holds no write token; ``cd-comment`` posts the report
     from a job of its own. The PR number is a step output as soon as known.
     """
@@ -213,12 +214,13 @@ def cmd_cd_deploy(args: argparse.Namespace) -> int:
             raise InputError("REF is required to deploy a push (the guard's ref output: refs/heads/<branch>)")
     else:
         raise InputError("TRIGGER must be pull_request or push (the guard's event output)")
-    from pipeline.image import ci_image  # noqa: PLC0415
+    from pipeline.image import ci_image, commit_scope  # noqa: PLC0415
     from pipeline.verify import Expectations  # noqa: PLC0415
 
     chosen = trust.select(settings, offline=job.sigstore_offline)
     repository = "/".join(settings.require_repository())
-    image = ci_image(settings.image_registry, repository, common.profile().image, sha)
+    scope = commit_scope(ref.removeprefix("refs/heads/"), int(number) if number else None)
+    image = ci_image(settings.image_registry, repository, common.profile().image, sha, scope)
     expected = Expectations(
         repository=settings.repository,
         ref=ref,

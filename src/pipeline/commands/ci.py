@@ -141,23 +141,28 @@ def cmd_image_save(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_image_push(args: argparse.Namespace) -> int:
-    """Push when the plan allows it; write the image JSON either way.
+def cmd_image_load(args: argparse.Namespace) -> int:
+    """Load the build job's archive, only if it is the declared one, and name it with this job's plan.
 
-    With ``--archive`` the image comes from the build job's archive, loaded
-    only if its digest and image ID are the declared ones, and is named here
-    with this job's own plan: the job that built it chose no tag that is pushed.
+    Run before the registry login: docker parses the PR-built archive while
+    no write token is on the machine, and the job that built it chose no tag
+    that is pushed.
     """
+    from pipeline import build  # noqa: PLC0415
+
+    plan = jobfiles.read_plan(Path(args.plan))
+    image_id = build.load(Path(args.archive), args.archive_sha256, args.image_id)
+    build.tag(image_id, list(plan.references))
+    print(f"loaded {image_id} from {args.archive} (sha256 {args.archive_sha256}) as {', '.join(plan.references)}")
+    return 0
+
+
+def cmd_image_push(args: argparse.Namespace) -> int:
+    """Push when the plan allows it; write the image JSON either way."""
     from pipeline import build  # noqa: PLC0415
 
     settings = common.settings()
     plan = jobfiles.read_plan(Path(args.plan))
-    if args.archive:
-        image_id = build.load(Path(args.archive), args.archive_sha256, args.image_id)
-        build.tag(image_id, list(plan.references))
-        print(f"loaded {image_id} from {args.archive} (sha256 {args.archive_sha256})")
-    elif args.archive_sha256 or args.image_id:
-        raise InputError("--archive-sha256 and --image-id describe an --archive: give it too")
     digest = build.push(list(plan.references)) if plan.push else ""
     tags = tuple(r.rsplit(":", 1)[1] for r in plan.references)
     jobfiles.write_image(Path(args.output), jobfiles.ImageFacts(plan.name, tags, digest, plan.push, plan.reason))
@@ -215,17 +220,26 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 
 def cmd_sbom(args: argparse.Namespace) -> int:
-    """CycloneDX SBOM of the pushed digest (or of the local image when not pushed)."""
+    """CycloneDX SBOM of the pushed digest, of the local image when not pushed, or (``--plan``) of the planned one.
+
+    CI's image job makes it with ``--plan``, from the engine, before its
+    registry login: syft parses the PR-built image while no write token is on
+    the machine. The package list is the same as the pushed digest's.
+    """
     from pipeline import build  # noqa: PLC0415
 
-    image = jobfiles.read_image(Path(args.image_json))
-    name = image.name
-    if image.pushed:
-        source = f"registry:{name}@{image.digest}"
+    if args.plan:
+        plan = jobfiles.read_plan(Path(args.plan))
+        name, source = plan.name, f"docker:{plan.references[0]}"
     else:
-        if not image.tags:
-            raise InputError(f"{args.image_json} names no tag to describe")
-        source = f"docker:{name}:{image.tags[-1]}"
+        image = jobfiles.read_image(Path(args.image_json))
+        name = image.name
+        if image.pushed:
+            source = f"registry:{name}@{image.digest}"
+        else:
+            if not image.tags:
+                raise InputError(f"{args.image_json} names no tag to describe")
+            source = f"docker:{name}:{image.tags[-1]}"
     # A registry on this machine speaks plain HTTP (the local platform, act).
     local = name.startswith(("127.0.0.1:", "localhost:"))
     count = build.sbom(source, Path(args.output), insecure_registry=args.insecure_registry or local)
