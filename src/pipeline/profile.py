@@ -31,7 +31,10 @@ PULL_REQUESTS = "pull-requests"
 DEFAULT_ENVIRONMENTS = {"main": "production", "develop": "staging", PULL_REQUESTS: "preview"}
 # PEP 508 names; distribution file names use the normalised form (PEP 427, PEP 625).
 _DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-_IMAGE = re.compile(r"[a-z0-9.-]+(?::[0-9]+)?/[a-z0-9._/-]+")
+# The OCI distribution spec's name grammar: a host, then path components.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(rf"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{{1,5}})?(?:/{_COMPONENT})+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A branch as git allows it, conservatively (no spaces, no "..", no control characters).
 _BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 # GitHub's environment names: up to 255 characters, no control characters.
@@ -96,6 +99,8 @@ class Profile:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise InputError(f"{WHERE} version-file {self.version_file}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{WHERE} version-file {self.version_file} is not UTF-8 text") from None
         from pipeline.release import package_version  # noqa: PLC0415
 
         try:
@@ -155,7 +160,7 @@ def _relative(table: _Table, key: str, default: str | None) -> str:
     """A path inside the repository, as the workflows and docker take it."""
     value = table.string(key, default)
     path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or "\\" in value:
+    if path.is_absolute() or ".." in path.parts or "\\" in value or _CONTROL.search(value):
         raise InputError(f"{table.where} {key} must be a path inside the repository, not {value!r:.80}")
     return value
 
@@ -188,6 +193,14 @@ def _environments(data: Any) -> dict[str, str]:  # noqa: ANN401 - parsed TOML
         if not isinstance(environment, str) or not _ENVIRONMENT.fullmatch(environment) or not environment.strip():
             raise InputError(f"{where} {branch} must name a GitHub environment, not {environment!r:.80}")
         found[branch] = environment
+    shared = [b for b, e in found.items() if b != PULL_REQUESTS and e == found.get(PULL_REQUESTS)]
+    if shared:
+        # Under workflow_run an environment's branch rules see the default
+        # branch, so only this table keeps a PR out of a branch's environment.
+        raise InputError(
+            f"{where} {PULL_REQUESTS} deploys to {found[PULL_REQUESTS]!r}, which is {shared[0]}'s: "
+            "a pull request's image would deploy where that branch's does"
+        )
     return found
 
 
@@ -243,6 +256,8 @@ def _load(path: Path) -> Profile:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read the service profile in {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text (TOML is)") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

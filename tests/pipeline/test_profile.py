@@ -98,6 +98,16 @@ def test_a_service_without_a_bad_input_run_has_one_run():
             "image must be registry/name in lowercase, without a tag, not 'ghcr.io/Octo/App'",
         ),
         ({"image": "ghcr.io/octo/app:latest"}, "image must be registry/name in lowercase, without a tag"),
+        ({"image": "ghcr.io/a/b/"}, "image must be registry/name"),
+        ({"image": "ghcr.io//b"}, "image must be registry/name"),
+        ({"image": "ghcr.io/a/../b"}, "image must be registry/name"),
+        ({"image": "ghcr.io"}, "image must be registry/name"),
+        ({"dockerfile": "Docker\nfile"}, "dockerfile must be a path inside the repository"),
+        ({"version_file": "v\x00.py"}, "version-file must be a path inside the repository"),
+        (
+            {"environments": {"main": "production", "pull-requests": "production"}},
+            "pull-requests deploys to 'production', which is main's",
+        ),
         ({"environments": {}}, "environments] must be a table of branch = environment"),
         ({"environments": {"main": 3}}, "environments] main must name a GitHub environment, not 3"),
         ({"environments": {"main": "a,b"}}, "environments] main must name a GitHub environment, not 'a,b'"),
@@ -146,6 +156,23 @@ def test_a_command_with_a_broken_profile_says_so_in_one_line(tmp_path, monkeypat
     assert main(["deploy", "--sha", "c" * 40, "--no-verify"]) == 2
     err = capsys.readouterr().err
     assert err == "error: [tool.service-pipeline.smoke] output must be a non-empty string, not 5\n"
+
+
+def test_an_image_name_of_the_oci_grammar_is_taken():
+    assert profile.parse(document(image="registry.example:5000/team/my-app__x.y")).image == (
+        "registry.example:5000/team/my-app__x.y"
+    )
+
+
+def test_files_that_are_not_utf8_are_named(tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool]\nname = '\xff'\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sbom-dist", "--dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.endswith("pyproject.toml is not UTF-8 text (TOML is)\n")
+    service = profile.parse(document(version_file="v.py"))
+    (tmp_path / "v.py").write_bytes(b"__version__ = '\xff'\n")
+    with pytest.raises(InputError, match="version-file v.py is not UTF-8 text"):
+        service.version(tmp_path)
 
 
 def test_a_pyproject_that_is_not_toml_is_named(tmp_path, monkeypatch, capsys):

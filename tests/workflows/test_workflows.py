@@ -115,6 +115,17 @@ def test_concurrency_cancels_superseded_prs_only(name):
     assert "pull_request" in concurrency["cancel-in-progress"]
 
 
+def test_ci_runs_on_every_branch_the_profile_deploys():
+    # A deploy branch CI does not run on would never get an image to deploy.
+    sys.path.insert(0, str(ROOT / "src"))
+    from pipeline import profile  # noqa: PLC0415
+
+    branches = set(profile.load(ROOT).deploy_branches)
+    on = load("ci.yml")["on"]
+    assert set(on["push"]["branches"]) == branches
+    assert set(on["pull_request"]["branches"]) == branches
+
+
 def test_every_commit_of_main_gets_its_own_ci_run():
     # GitHub keeps one pending run per concurrency group and cancels the older
     # pending one: with a group per branch, quick pushes to main skip commits,
