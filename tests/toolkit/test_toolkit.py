@@ -16,6 +16,16 @@ TOOLKIT = ROOT / "toolkit"
 LOCAL_ONLY = {"local.py", "release_local.py", "cells.py", "signing.py", "attest.py"}
 
 
+def outside_env() -> dict[str, str]:
+    """The environment of another project's process: nothing of this suite's coverage or paths.
+
+    The suite measures its subprocesses (coverage's ``patch = subprocess``):
+    inherited, that would measure the installed toolkit as if it were this
+    checkout's code, and another project's pytest would report into our data.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "COVERAGE_", "PYTEST_"))}
+
+
 def build(out: Path) -> Path:
     """The toolkit's wheel, by the locked backend, at a fixed time."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
@@ -72,7 +82,7 @@ def installed(built, tmp_path_factory):
     uv = shutil.which("uv") or os.environ.get("HATCH_UV", "")
     assert uv, "uv is not on PATH (hatch installs it): it makes the scratch environment"
     venv = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=outside_env())
     python = venv / "bin" / "python"
     wheel = built
     # As the jobs install it: its dependencies from the hashed lock, then the
@@ -81,7 +91,7 @@ def installed(built, tmp_path_factory):
     lock = ROOT / ".github" / "helpers-requirements.txt"
     tools = ["pytest==9.2.0", "pytest-cov==7.1.0", "pluggy", "iniconfig", "packaging", "pygments"]
     for extra in (["--require-hashes", "--no-deps", "-r", str(lock)], ["--no-deps", str(wheel)], tools):
-        done = subprocess.run([*argv, *extra], capture_output=True, text=True, check=False)
+        done = subprocess.run([*argv, *extra], capture_output=True, text=True, check=False, env=outside_env())
         assert done.returncode == 0, f"installing {extra[-1]} failed: {done.stderr[-500:]}"
     return python
 
@@ -97,7 +107,7 @@ def project(path: Path, fail_under: int) -> Path:
 @pytest.mark.parametrize(("fail_under", "status", "verdict"), [(60, 0, "passed"), (90, 1, "FAILED")])
 def test_any_project_gets_the_gate_from_the_installed_toolkit(installed, tmp_path, fail_under, status, verdict):
     folder = project(tmp_path, fail_under)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "COVERAGE_", "PYTEST_"))}
+    env = outside_env()
     done = subprocess.run(
         [str(installed), "-m", "pytest", "--cov=calc", "-p", "no:cacheprovider", "--gate-json=gate.json"],
         cwd=folder,
@@ -121,7 +131,8 @@ def test_any_project_gets_the_gate_from_the_installed_toolkit(installed, tmp_pat
 
 
 def test_the_installed_command_offers_no_local_only_command(installed):
-    done = subprocess.run([str(installed), "-m", "pipeline", "--help"], capture_output=True, text=True, check=False)
+    argv = [str(installed), "-m", "pipeline", "--help"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=outside_env())
     assert done.returncode == 0, done.stderr
     for command in ("matrix", "verify", "cd-deploy", "release-check", "verify-release"):
         assert command in done.stdout
