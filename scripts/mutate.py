@@ -46,12 +46,12 @@ MODULES = {
     "src/pipeline/release.py": ["tests/pipeline/test_release.py", "tests/pipeline/test_release_grammar.py"],
     "src/pipeline/jobfiles.py": ["tests/pipeline/test_jobfiles.py", "tests/pipeline/test_security_jobfiles.py"],
     "src/pipeline/pulls.py": [
+        "tests/pipeline/test_security_pulls.py",
         "tests/pipeline/test_pulls.py",
         "tests/pipeline/test_github_comments.py",
-        "tests/pipeline/test_security_pulls.py",
     ],
     "src/pipeline/verdict.py": ["tests/pipeline/test_ci_commands.py", "tests/pipeline/test_security_verdict.py"],
-    "src/pipeline/comments.py": ["tests/pipeline/test_github_comments.py", "tests/pipeline/test_security_comments.py"],
+    "src/pipeline/comments.py": ["tests/pipeline/test_security_comments.py", "tests/pipeline/test_github_comments.py"],
     "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
     "src/pipeline/distribution.py": [
         "tests/pipeline/test_security_distribution.py",
