@@ -43,7 +43,11 @@ MODULES = {
         "tests/pipeline/test_security_registry.py",
     ],
     "src/pipeline/referrers.py": ["tests/pipeline/test_referrers.py", "tests/pipeline/test_security_registry.py"],
-    "src/pipeline/release.py": ["tests/pipeline/test_release.py", "tests/pipeline/test_release_grammar.py"],
+    "src/pipeline/release.py": [
+        "tests/pipeline/test_security_release.py",
+        "tests/pipeline/test_release.py",
+        "tests/pipeline/test_release_grammar.py",
+    ],
     "src/pipeline/jobfiles.py": ["tests/pipeline/test_jobfiles.py", "tests/pipeline/test_security_jobfiles.py"],
     "src/pipeline/pulls.py": [
         "tests/pipeline/test_security_pulls.py",
