@@ -49,3 +49,19 @@ def test_set_version_sets_the_first_version_line_only():
     assert release.set_version(text, release.parse_version("0.2.0")) == (
         '__version__ = "0.2.0"\n# an example in a docstring:\n__version__ = "9.9.9"\n'
     )
+
+
+def test_a_version_that_is_no_release_version_is_quoted_to_forty_characters():
+    with pytest.raises(InputError) as refused:
+        release.parse_version("9" * 100)
+    assert str(refused.value).startswith(f"not a release version: {'9' * 40!r}; use X.Y.Z")
+
+
+@pytest.mark.parametrize("package", ["0.1.9", "0.2.1", "1.0.0", "0.2.0rc1", "0.10.0"])
+def test_the_tag_must_name_exactly_the_package_version(package):
+    # Versions sorting before and after the tag's: an order is not an equality.
+    changelog = f"# Changelog\n\n{release.UNRELEASED}\n\n## [0.2.0] - 2026-02-03\n\n- a change\n"
+    _, problems = release.check("v0.2.0", f'__version__ = "{package}"\n', changelog, on_main=True)
+    assert problems == [f"the tag is v0.2.0 but the package version is {package}"]
+    _, none = release.check("v0.2.0", '__version__ = "0.2.0"\n', changelog, on_main=True)
+    assert none == []
