@@ -65,3 +65,17 @@ def test_the_tag_must_name_exactly_the_package_version(package):
     assert problems == [f"the tag is v0.2.0 but the package version is {package}"]
     _, none = release.check("v0.2.0", '__version__ = "0.2.0"\n', changelog, on_main=True)
     assert none == []
+
+
+@pytest.mark.parametrize("preamble", ["# Changelog\n\n", "# Changelog!!\n\n", "# Changelog" + "!" * 18 + "\n\n"])
+def test_the_unreleased_changes_are_found_wherever_the_heading_starts(preamble):
+    # Headings at offsets 13, 15 and 31: the section starts right after the heading, wherever that is.
+    text = f"{preamble}{release.UNRELEASED}\n\n- a new change\n\n{OLDER}"
+    rolled = release.roll_changelog(text, release.parse_version("0.2.0"), "2026-02-03")
+    assert rolled.startswith(f"{preamble}{release.UNRELEASED}\n\n## [0.2.0] - 2026-02-03\n\n- a new change\n")
+
+
+def test_two_unreleased_sections_are_refused():
+    text = f"# Changelog\n\n{release.UNRELEASED}\n\n- one\n\n{release.UNRELEASED}\n\n- two\n"
+    with pytest.raises(CheckFailed, match=r"must have exactly one '## \[Unreleased\]' section"):
+        release.roll_changelog(text, release.parse_version("0.2.0"), "2026-02-03")
