@@ -135,3 +135,16 @@ def test_the_run_attempt_policy_has_an_upper_bound(uri_attempt):
 def test_the_repository_is_owner_slash_name_and_nothing_after_it(repository):
     with pytest.raises(InputError, match="the repository must be owner/name"):
         Expectations(repository=repository, ref="refs/heads/main").validate()
+
+
+def test_a_compared_value_is_shown_whole_up_to_160_characters_and_cut_after():
+    whole = verify.around_difference("a" * 160, "b" * 160)
+    assert whole == ("a" * 160, "b" * 160)
+    cut = verify.around_difference("a" * 161, "b" * 161)
+    assert cut == ("a" * 160 + "…", "b" * 160 + "…")
+
+
+def test_a_bad_commit_pin_is_quoted_to_fifty_characters():
+    with pytest.raises(InputError) as refused:
+        Expectations(repository="octo/app", ref="refs/heads/main", commit="z" * 200).validate()
+    assert str(refused.value) == f"the commit must be a full lower-case 40-digit SHA, not {'z' * 50!r}"
