@@ -56,7 +56,12 @@ MODULES = {
     ],
     "src/pipeline/verdict.py": ["tests/pipeline/test_ci_commands.py", "tests/pipeline/test_security_verdict.py"],
     "src/pipeline/comments.py": ["tests/pipeline/test_security_comments.py", "tests/pipeline/test_github_comments.py"],
-    "src/pipeline/github.py": ["tests/pipeline/test_github_client.py", "tests/pipeline/test_github_comments.py"],
+    "src/pipeline/github.py": [
+        "tests/pipeline/test_security_github.py",
+        "tests/pipeline/test_github_client.py",
+        "tests/pipeline/test_release_commands.py",
+        "tests/pipeline/test_github_comments.py",
+    ],
     "src/pipeline/distribution.py": [
         "tests/pipeline/test_security_distribution.py",
         "tests/pipeline/test_verify_release.py",
