@@ -125,3 +125,11 @@ def test_a_folder_that_cannot_be_read_says_why_in_words(tmp_path):
     with pytest.raises(InputError) as refused:
         distribution.verify_assets(tmp_path / "absent", TAG, EXPECTED, Trust(local_url="http://127.0.0.1:9"))
     assert str(refused.value) == f"cannot read {tmp_path / 'absent'}: no such file or directory"
+
+
+def test_a_sums_file_that_cannot_be_read_is_one_refused_entry_beside_the_others(folder, signed):
+    (folder / "SHA256SUMS").write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(CheckFailed) as refused:
+        distribution.verify_assets(folder, TAG, EXPECTED, signed[0])
+    assert str(refused.value).startswith(f"{TAG}: SHA256SUMS: ")
+    assert "over the 1.0 MiB limit" in str(refused.value)
