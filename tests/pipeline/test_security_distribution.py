@@ -133,3 +133,29 @@ def test_a_sums_file_that_cannot_be_read_is_one_refused_entry_beside_the_others(
         distribution.verify_assets(folder, TAG, EXPECTED, signed[0])
     assert str(refused.value).startswith(f"{TAG}: SHA256SUMS: ")
     assert "over the 1.0 MiB limit" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a\0b"])
+def test_dot_names_and_nul_are_paths_outside_the_folder(name):
+    (problem,) = distribution.check_sums(f"{'1' * 64}  {name}\n".encode(), {"a.whl": "1" * 64})
+    assert problem == f"SHA256SUMS line 1 names {name!r}, a path outside the folder (a release file has no path)"
+
+
+def test_a_folder_of_bundles_only_has_no_release_files(tmp_path, signed):
+    from pipeline.errors import InputError  # noqa: PLC0415
+
+    (tmp_path / "release.sigstore.json").write_bytes(signed[1])
+    with pytest.raises(InputError, match="holds no release files"):
+        distribution.verify_assets(tmp_path, TAG, EXPECTED, signed[0])
+
+
+def test_every_release_file_after_an_unreadable_one_is_still_checked(folder, signed):
+    huge = folder / "a-huge.bin"
+    with huge.open("wb") as handle:
+        handle.truncate(2 * 1024**3 + 1)  # sparse: over GitHub's asset limit, refused by its size
+    (folder / "z-unattested.txt").write_bytes(b"nobody attested this")
+    with pytest.raises(CheckFailed) as refused:
+        distribution.verify_assets(folder, TAG, EXPECTED, signed[0])
+    message = str(refused.value)
+    assert message.startswith(f"{TAG}: a-huge.bin: ")
+    assert "z-unattested.txt (sha256:" in message
