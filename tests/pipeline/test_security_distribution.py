@@ -159,3 +159,13 @@ def test_every_release_file_after_an_unreadable_one_is_still_checked(folder, sig
     message = str(refused.value)
     assert message.startswith(f"{TAG}: a-huge.bin: ")
     assert "z-unattested.txt (sha256:" in message
+
+
+def test_a_backslash_name_is_a_path_and_lines_after_a_malformed_one_are_checked():
+    digests = {"a.whl": "1" * 64}
+    text = f"not a line\n{'1' * 64}  dist\\a.whl\n{'2' * 64}  a.whl\n"
+    assert distribution.check_sums(text.encode(), digests) == [
+        "SHA256SUMS line 1 is not '<sha256> <name>': 'not a line'",
+        "SHA256SUMS line 2 names 'dist\\\\a.whl', a path outside the folder (a release file has no path)",
+        f"SHA256SUMS line 3: a.whl has sha256 {'1' * 64}, SHA256SUMS says {'2' * 64}",
+    ]
