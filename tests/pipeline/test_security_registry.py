@@ -231,3 +231,26 @@ def test_a_blob_larger_than_the_limit_is_refused_unread(oci, monkeypatch):
     ((origin, data),) = referrers.find(target)
     assert origin.endswith("(blob larger than 32 bytes)")
     assert data == b""
+
+
+def _rewritten_sorting(order):
+    """An image whose tag, once written through ``rewrite``, names a digest sorting ``order`` its own."""
+    for i in range(100):
+        content = b'{"schemaVersion": 2, "layers": [], "n": %d}' % i
+        if order(hashlib.sha256(content + b"\n").hexdigest(), hashlib.sha256(content).hexdigest()):
+            return content
+    raise AssertionError("no such content in 100 tries")
+
+
+@pytest.mark.parametrize("order", [str.__lt__, str.__gt__], ids=["sorting-before", "sorting-after"])
+def test_after_promotion_any_other_digest_fails_whichever_way_it_sorts(oci, order):
+    pinned = image(oci, _rewritten_sorting(order))
+    oci["rewrite"] = True
+    with pytest.raises(CheckFailed, match=rf"1\.0 does not resolve to {pinned.digest} after promotion"):
+        registry.promote(pinned, ("1.0",))
+
+
+def test_a_bad_reference_is_quoted_to_120_characters():
+    with pytest.raises(InputError) as refused:
+        registry.parse_reference("Z" * 300)
+    assert str(refused.value).endswith(f"reference: {'Z' * 120!r}")
