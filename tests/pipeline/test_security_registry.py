@@ -254,3 +254,28 @@ def test_a_bad_reference_is_quoted_to_120_characters():
     with pytest.raises(InputError) as refused:
         registry.parse_reference("Z" * 300)
     assert str(refused.value).endswith(f"reference: {'Z' * 120!r}")
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+def test_a_token_reply_with_an_error_status_is_refused_even_if_it_holds_a_token(challenger, status):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b'{"token": "t0k"}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as host:
+        challenger["realm"] = f"http://{host}/token"
+        with pytest.raises(CheckFailed, match=rf"refused a pull token \(HTTP {status}\)"):
+            registry.resolve(registry.parse_reference(f"{challenger['host']}/octo/app:v1"))
+
+
+def test_a_bad_promotion_tag_is_quoted_to_130_characters(oci):
+    with pytest.raises(InputError) as refused:
+        registry.promote(image(oci), ("-" * 300,))
+    assert str(refused.value) == f"not an image tag: {'-' * 130!r}"
