@@ -279,3 +279,12 @@ def test_a_bad_promotion_tag_is_quoted_to_130_characters(oci):
     with pytest.raises(InputError) as refused:
         registry.promote(image(oci), ("-" * 300,))
     assert str(refused.value) == f"not an image tag: {'-' * 130!r}"
+
+
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_a_refused_tag_write_is_named_with_any_error_status(oci, status):
+    pinned = image(oci)
+    oci["refuse_put"] = status
+    with pytest.raises(CheckFailed, match=rf"the registry refused .*:1\.0 \(HTTP {status}\)"):
+        registry.promote(pinned, ("1.0",))
+    assert oci["tags"] == {}
