@@ -75,3 +75,42 @@ def test_merge_binds_is_exact_about_the_heads_position(parents):
     assert pulls.merge_binds(HEAD, HEAD, []) == ""
     assert pulls.merge_binds(COMMIT, HEAD, list(reversed(parents)))
     assert pulls.merge_binds(COMMIT, HEAD[:-1] + "0", parents)
+
+
+def pull(number: int, *, sha: str = HEAD, base: str = "octo/app", state: str = "open") -> dict:
+    return {
+        "number": number,
+        "state": state,
+        "head": {"sha": sha, "ref": "feature", "repo": {"full_name": "fork/app"}},
+        "base": {"ref": "main", "repo": {"full_name": base}},
+    }
+
+
+@pytest.mark.parametrize("base", ["aaa/app", "octo/ap", "zzz/app", "octo/app-fork"])
+def test_a_pull_request_into_another_repository_is_not_this_one(client, fake_github, base):
+    # Each base sorts before or after ours: only the exact repository (any case) is ours.
+    fake_github.pulls_by_commit[HEAD] = [pull(3, base=base)]
+    assert pulls.find_pull_request(client, "octo/app", HEAD) is None
+    fake_github.pulls_by_commit[HEAD] = [pull(3, base="Octo/App")]
+    assert pulls.find_pull_request(client, "octo/app", HEAD).number == 3
+
+
+@pytest.mark.parametrize("state", ["closed", "merged", "opened", "zzz"])
+def test_only_an_open_pull_request_is_found(client, fake_github, state):
+    fake_github.pulls_by_commit[HEAD] = [pull(3, state=state)]
+    assert pulls.find_pull_request(client, "octo/app", HEAD) is None
+
+
+def test_a_pull_request_found_by_its_commit_is_not_looked_up_again_by_the_fork_head(client, fake_github):
+    fake_github.pulls_by_commit[HEAD] = [pull(3)]
+    fake_github.pulls = []  # the head listing would find nothing
+    found = pulls.find_pull_request(client, "octo/app", HEAD, fork_head="fork:feature")
+    assert found is not None
+    assert found.number == 3
+    assert not [path for _, path in fake_github.requests if path.startswith("/repos/octo/app/pulls")]
+
+
+def test_the_head_binds_by_its_value_not_by_being_the_same_object():
+    commit = "".join(["1"] * 40)  # equal to HEAD, built at run time: another object
+    assert commit == HEAD
+    assert pulls.merge_binds(commit, HEAD, []) == ""

@@ -231,3 +231,60 @@ def test_a_blob_larger_than_the_limit_is_refused_unread(oci, monkeypatch):
     ((origin, data),) = referrers.find(target)
     assert origin.endswith("(blob larger than 32 bytes)")
     assert data == b""
+
+
+def _rewritten_sorting(order):
+    """An image whose tag, once written through ``rewrite``, names a digest sorting ``order`` its own."""
+    for i in range(100):
+        content = b'{"schemaVersion": 2, "layers": [], "n": %d}' % i
+        if order(hashlib.sha256(content + b"\n").hexdigest(), hashlib.sha256(content).hexdigest()):
+            return content
+    raise AssertionError("no such content in 100 tries")
+
+
+@pytest.mark.parametrize("order", [str.__lt__, str.__gt__], ids=["sorting-before", "sorting-after"])
+def test_after_promotion_any_other_digest_fails_whichever_way_it_sorts(oci, order):
+    pinned = image(oci, _rewritten_sorting(order))
+    oci["rewrite"] = True
+    with pytest.raises(CheckFailed, match=rf"1\.0 does not resolve to {pinned.digest} after promotion"):
+        registry.promote(pinned, ("1.0",))
+
+
+def test_a_bad_reference_is_quoted_to_120_characters():
+    with pytest.raises(InputError) as refused:
+        registry.parse_reference("Z" * 300)
+    assert str(refused.value).endswith(f"reference: {'Z' * 120!r}")
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+def test_a_token_reply_with_an_error_status_is_refused_even_if_it_holds_a_token(challenger, status):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b'{"token": "t0k"}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as host:
+        challenger["realm"] = f"http://{host}/token"
+        with pytest.raises(CheckFailed, match=rf"refused a pull token \(HTTP {status}\)"):
+            registry.resolve(registry.parse_reference(f"{challenger['host']}/octo/app:v1"))
+
+
+def test_a_bad_promotion_tag_is_quoted_to_130_characters(oci):
+    with pytest.raises(InputError) as refused:
+        registry.promote(image(oci), ("-" * 300,))
+    assert str(refused.value) == f"not an image tag: {'-' * 130!r}"
+
+
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_a_refused_tag_write_is_named_with_any_error_status(oci, status):
+    pinned = image(oci)
+    oci["refuse_put"] = status
+    with pytest.raises(CheckFailed, match=rf"the registry refused .*:1\.0 \(HTTP {status}\)"):
+        registry.promote(pinned, ("1.0",))
+    assert oci["tags"] == {}

@@ -135,3 +135,45 @@ def test_the_run_attempt_policy_has_an_upper_bound(uri_attempt):
 def test_the_repository_is_owner_slash_name_and_nothing_after_it(repository):
     with pytest.raises(InputError, match="the repository must be owner/name"):
         Expectations(repository=repository, ref="refs/heads/main").validate()
+
+
+def test_a_compared_value_is_shown_whole_up_to_160_characters_and_cut_after():
+    whole = verify.around_difference("a" * 160, "b" * 160)
+    assert whole == ("a" * 160, "b" * 160)
+    cut = verify.around_difference("a" * 161, "b" * 161)
+    assert cut == ("a" * 160 + "…", "b" * 160 + "…")
+
+
+def test_a_bad_commit_pin_is_quoted_to_fifty_characters():
+    with pytest.raises(InputError) as refused:
+        Expectations(repository="octo/app", ref="refs/heads/main", commit="z" * 200).validate()
+    assert str(refused.value) == f"the commit must be a full lower-case 40-digit SHA, not {'z' * 50!r}"
+
+
+def test_a_bundle_whose_certificate_passed_but_whose_signature_fails_names_the_signature(authority):
+    import base64  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    bundle = json.loads(provenance_about(DIGEST, run(), authority))
+    envelope = bundle["dsseEnvelope"]
+    signature = bytearray(base64.b64decode(envelope["signatures"][0]["sig"]))
+    signature[-1] ^= 1
+    envelope["signatures"][0]["sig"] = base64.b64encode(bytes(signature)).decode()
+    with pytest.raises(CheckFailed) as refused:
+        check(json.dumps(bundle).encode(), expected(), authority)
+    assert "b: its signature or transparency-log entry does not verify" in str(refused.value)
+
+
+MIB = 1024 * 1024
+
+
+def test_a_bundle_file_of_sixteen_mebibytes_is_read_and_one_byte_more_is_refused(tmp_path):
+    at_limit, over = tmp_path / "at.jsonl", tmp_path / "over.jsonl"
+    at_limit.write_bytes(b" " * (16 * MIB))
+    over.write_bytes(b" " * (16 * MIB + 1))
+    (candidate,) = verify.bundles_from_file(str(at_limit), "at.jsonl")
+    assert not isinstance(candidate[1], verify.Unreadable)
+    ((origin, refused),) = verify.bundles_from_file(str(over), "over.jsonl")
+    assert origin == "over.jsonl"
+    assert isinstance(refused, verify.Unreadable)
+    assert "over the 16.0 MiB limit" in refused.reason

@@ -1,0 +1,43 @@
+"""Where the GitHub client sends its token, pinned: only to the API (under its path) and GitHub's upload host, over TLS.
+
+Against the fake GitHub API (a real HTTP server on 127.0.0.1); every refused
+URL is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import github
+from pipeline.errors import GitHubError
+from pipeline.settings import Settings
+
+
+def client_for(api_url: str) -> github.GitHub:
+    return github.GitHub(Settings.from_env({"GITHUB_API_URL": api_url, "GITHUB_TOKEN": "ghs_token"}))
+
+
+@pytest.mark.parametrize("suffix", [".evil.example/steal?page=2", "0/steal?page=2"])
+def test_a_next_link_that_only_starts_like_the_api_is_refused(fake_github, suffix):
+    # http://127.0.0.1:PORT.evil.example/... begins with the API's URL but is another host.
+    link = f"{fake_github.url}{suffix}"
+    fake_github.faults = [(200, {"Link": f'<{link}>; rel="next"'}, b"[1]")]
+    with pytest.raises(GitHubError, match="the next page points outside"):
+        list(client_for(fake_github.url).paginate("/repos/octo/app/pulls"))
+
+
+def test_a_next_link_beside_an_api_with_a_path_is_refused(fake_github):
+    # GitHub Enterprise serves the API under /api/v3: /api/v3-other is not under it.
+    fake_github.faults = [(200, {"Link": f'<{fake_github.url}/api/v3-other/items?page=2>; rel="next"'}, b"[1]")]
+    with pytest.raises(GitHubError, match="the next page points outside"):
+        list(client_for(f"{fake_github.url}/api/v3").paginate("/repos/octo/app/pulls"))
+    assert not [path for _, path in fake_github.requests if "v3-other" in path]
+
+
+def test_an_upload_in_clear_text_to_the_api_host_is_refused_before_sending(fake_github):
+    port = fake_github.url.rsplit(":", 1)[1]
+    client = client_for(f"https://localhost:{port}")
+    before = len(fake_github.requests)
+    with pytest.raises(GitHubError, match="not GitHub's upload host"):
+        client.upload(f"http://localhost:{port}/upload?name=x", "x", b"x")
+    assert len(fake_github.requests) == before
