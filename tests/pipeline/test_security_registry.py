@@ -345,3 +345,12 @@ def test_a_manifest_that_cannot_be_read_is_named_with_its_status(status):
         pinned = registry.parse_reference(f"{host}/octo/app@sha256:{'a' * 64}")
         with pytest.raises(CheckFailed, match=rf"cannot be read from the registry \(HTTP {status}\)"):
             registry.promote(pinned, ("1.0",))
+
+
+def test_a_parsed_reference_cannot_be_changed_afterwards():
+    import dataclasses  # noqa: PLC0415
+
+    ref = registry.parse_reference(f"127.0.0.1:5000/octo/app@sha256:{'a' * 64}")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.digest = f"sha256:{'b' * 64}"  # type: ignore[misc]
+    assert ref.pinned == f"127.0.0.1:5000/octo/app@sha256:{'a' * 64}"
