@@ -97,3 +97,22 @@ def test_copies_the_lists_do_not_show_yet_are_left_for_the_next_run(client, fake
     again = comments.upsert(client, "octo/app", 4, MARKER, "the next report", BOT)
     assert (again.action, again.removed) == ("updated", 1)
     assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nthe next report"]
+
+
+@pytest.mark.parametrize("status", [403, 422])
+def test_a_duplicate_that_cannot_be_deleted_fails_the_write(client, fake_github, status):
+    # Only "already gone" (404) is what we wanted; any other refusal is an error, not a clean comment.
+    import json  # noqa: PLC0415
+
+    from pipeline.errors import GitHubError  # noqa: PLC0415
+
+    listed = [{"id": i, "body": f"{MARKER}\ncopy {i}", "user": {"login": BOT}} for i in (1, 2)]
+    fake_github.faults = [
+        (200, {"Content-Type": "application/json"}, json.dumps(listed).encode()),  # the list
+        (200, {"Content-Type": "application/json"}, json.dumps({**listed[0], "html_url": "u"}).encode()),  # PATCH
+        (status, {}),  # DELETE of the copy
+    ]
+    with pytest.raises(GitHubError) as refused:
+        comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    assert refused.value.status == status
+    assert ("DELETE", "/repos/octo/app/issues/comments/2") in fake_github.requests

@@ -114,3 +114,10 @@ def test_the_head_binds_by_its_value_not_by_being_the_same_object():
     commit = "".join(["1"] * 40)  # equal to HEAD, built at run time: another object
     assert commit == HEAD
     assert pulls.merge_binds(commit, HEAD, []) == ""
+
+
+@pytest.mark.parametrize("commit", ["0" * 40, "1" * 39 + "0", "f" * 40])
+def test_only_the_head_itself_binds_without_a_merge(commit):
+    # Commits sorting before and after the head: the head is an equality, not an order.
+    assert pulls.merge_binds(commit, HEAD, [BASE, OTHER])
+    assert pulls.merge_binds(commit, HEAD, [])
