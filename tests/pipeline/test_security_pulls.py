@@ -121,3 +121,11 @@ def test_only_the_head_itself_binds_without_a_merge(commit):
     # Commits sorting before and after the head: the head is an equality, not an order.
     assert pulls.merge_binds(commit, HEAD, [BASE, OTHER])
     assert pulls.merge_binds(commit, HEAD, [])
+
+
+def test_of_several_prs_the_event_names_the_oldest_is_chosen():
+    prs = [pulls.PullRequest(n, "feature", "octo/app", "main") for n in (9, 4, 7)]
+    chosen = pulls.choose(prs, preferred=(9, 7))
+    assert chosen is not None
+    assert chosen.number == 7
+    assert chosen.why == "#4, #7, #9 share this head; chose #7, the one the workflow_run event names"
