@@ -129,3 +129,15 @@ def test_of_several_prs_the_event_names_the_oldest_is_chosen():
     assert chosen is not None
     assert chosen.number == 7
     assert chosen.why == "#4, #7, #9 share this head; chose #7, the one the workflow_run event names"
+
+
+@pytest.mark.parametrize("head", ["0" * 40, "f" * 40])
+def test_a_pr_whose_head_is_another_commit_is_not_the_commits(client, fake_github, head):
+    # GitHub lists a PR for every commit it contains: only the PR whose head is this commit is its PR.
+    fake_github.pulls_by_commit[HEAD] = [pull(3, sha=head)]
+    assert pulls.find_pull_request(client, "octo/app", HEAD) is None
+
+
+def test_the_head_equal_by_value_binds_without_asking_github(client, fake_github):
+    pulls.require_merge_of_head(client, "octo/app", "".join(["1"] * 40), HEAD)
+    assert not [r for r in fake_github.requests if "/commits/" in r[1]]
