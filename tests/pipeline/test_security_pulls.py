@@ -141,3 +141,21 @@ def test_a_pr_whose_head_is_another_commit_is_not_the_commits(client, fake_githu
 def test_the_head_equal_by_value_binds_without_asking_github(client, fake_github):
     pulls.require_merge_of_head(client, "octo/app", "".join(["1"] * 40), HEAD)
     assert not [r for r in fake_github.requests if "/commits/" in r[1]]
+
+
+@pytest.mark.parametrize("second", ["0" * 40, "1" * 39 + "0", "1" * 39 + "2", "f" * 40])
+def test_a_merge_binds_only_with_exactly_the_head_as_second_parent(second):
+    assert pulls.merge_binds(COMMIT, HEAD, [BASE, second])
+
+
+def test_the_pr_names_its_head_repository_or_none_when_the_fork_is_gone(client, fake_github):
+    fake_github.pulls_by_commit[HEAD] = [pull(3)]
+    found = pulls.find_pull_request(client, "octo/app", HEAD)
+    assert found is not None
+    assert found.head_repository == "fork/app"
+    gone = pull(3)
+    gone["head"]["repo"] = None
+    fake_github.pulls_by_commit[HEAD] = [gone]
+    found = pulls.find_pull_request(client, "octo/app", HEAD)
+    assert found is not None
+    assert found.head_repository == ""
