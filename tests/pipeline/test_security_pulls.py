@@ -159,3 +159,10 @@ def test_the_pr_names_its_head_repository_or_none_when_the_fork_is_gone(client, 
     found = pulls.find_pull_request(client, "octo/app", HEAD)
     assert found is not None
     assert found.head_repository == ""
+
+
+@pytest.mark.parametrize("commit", ["0" * 40, "f" * 40])
+def test_a_commit_sorting_either_side_of_the_head_is_looked_up_and_refused(client, fake_github, commit):
+    fake_github.commits[commit] = {"sha": commit, "parents": [{"sha": BASE}, {"sha": OTHER}]}
+    with pytest.raises(CheckFailed, match=f"the certificate's commit {commit} is neither the PR's head"):
+        pulls.require_merge_of_head(client, "octo/app", commit, HEAD)
