@@ -41,3 +41,12 @@ def test_an_upload_in_clear_text_to_the_api_host_is_refused_before_sending(fake_
     with pytest.raises(GitHubError, match="not GitHub's upload host"):
         client.upload(f"http://localhost:{port}/upload?name=x", "x", b"x")
     assert len(fake_github.requests) == before
+
+
+def test_an_api_with_a_path_uploads_to_its_own_host(fake_github):
+    # GitHub Enterprise: the API under /api/v3, assets uploaded to the same host.
+    made = fake_github.add_release("v1.0.0")
+    client = client_for(f"{fake_github.url}/api/v3")
+    reply = client.upload(f"{fake_github.url}/uploads/releases/{made['id']}/assets", "a.whl", b"wheel")
+    assert reply["name"] == "a.whl"
+    assert [a["name"] for a in made["assets"]] == ["a.whl"]
