@@ -50,3 +50,10 @@ def test_an_api_with_a_path_uploads_to_its_own_host(fake_github):
     reply = client.upload(f"{fake_github.url}/uploads/releases/{made['id']}/assets", "a.whl", b"wheel")
     assert reply["name"] == "a.whl"
     assert [a["name"] for a in made["assets"]] == ["a.whl"]
+
+
+def test_a_refused_upload_url_is_quoted_to_eighty_characters(fake_github):
+    url = "https://evil.example/" + "u" * 200
+    with pytest.raises(GitHubError) as refused:
+        client_for(fake_github.url).upload(url, "x", b"x")
+    assert str(refused.value) == f"refusing to upload to {url[:80]}: not GitHub's upload host"
