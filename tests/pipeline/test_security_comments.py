@@ -57,3 +57,62 @@ def test_the_marker_by_another_author_is_never_edited_or_deleted(client, fake_gi
         f"{MARKER}\nfake",
         f"{MARKER}\nthe report",
     ]
+
+
+def test_a_first_post_landing_after_the_second_leaves_exactly_one_comment(client, fake_github, monkeypatch):
+    # The first POST is held past the client's timeout and commits only once the second POST has
+    # arrived: the last look sees both copies and keeps one (deterministic: no race on a hold's length).
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    monkeypatch.setattr(github, "TIMEOUT", (2.0, 0.2))
+    monkeypatch.setattr(comments, "SETTLE", 0.3)
+    fake_github.lost_replies = [("hold", 10.0)]
+
+    def release_the_first_after_the_second():
+        while fake_github.post_count < 2:  # until the second POST arrived
+            time.sleep(0.01)
+        fake_github.unblock.set()
+
+    watcher = threading.Thread(target=release_the_first_after_the_second, daemon=True)
+    watcher.start()
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    watcher.join(5)
+    assert (posted.action, posted.removed) == ("created", 1)
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nthe report"]
+
+
+def test_copies_the_lists_do_not_show_yet_are_left_for_the_next_run(client, fake_github, monkeypatch):
+    # Lists lag behind both POSTs: nothing of ours is visible at the last look, so nothing is touched;
+    # the next run, once the lists caught up, keeps the oldest.
+    import time  # noqa: PLC0415
+
+    monkeypatch.setattr(comments, "SETTLE", 0.05)
+    fake_github.list_lag = 1.0
+    fake_github.lose_posts = {1: 502}
+    posted = comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    assert posted.action == "created"
+    assert len(fake_github.comments[4]) == 2
+    time.sleep(1.0)
+    again = comments.upsert(client, "octo/app", 4, MARKER, "the next report", BOT)
+    assert (again.action, again.removed) == ("updated", 1)
+    assert [c["body"] for c in fake_github.comments[4]] == [f"{MARKER}\nthe next report"]
+
+
+@pytest.mark.parametrize("status", [403, 422])
+def test_a_duplicate_that_cannot_be_deleted_fails_the_write(client, fake_github, status):
+    # Only "already gone" (404) is what we wanted; any other refusal is an error, not a clean comment.
+    import json  # noqa: PLC0415
+
+    from pipeline.errors import GitHubError  # noqa: PLC0415
+
+    listed = [{"id": i, "body": f"{MARKER}\ncopy {i}", "user": {"login": BOT}} for i in (1, 2)]
+    fake_github.faults = [
+        (200, {"Content-Type": "application/json"}, json.dumps(listed).encode()),  # the list
+        (200, {"Content-Type": "application/json"}, json.dumps({**listed[0], "html_url": "u"}).encode()),  # PATCH
+        (status, {}),  # DELETE of the copy
+    ]
+    with pytest.raises(GitHubError) as refused:
+        comments.upsert(client, "octo/app", 4, MARKER, "the report", BOT)
+    assert refused.value.status == status
+    assert ("DELETE", "/repos/octo/app/issues/comments/2") in fake_github.requests

@@ -114,3 +114,55 @@ def test_the_head_binds_by_its_value_not_by_being_the_same_object():
     commit = "".join(["1"] * 40)  # equal to HEAD, built at run time: another object
     assert commit == HEAD
     assert pulls.merge_binds(commit, HEAD, []) == ""
+
+
+@pytest.mark.parametrize("commit", ["0" * 40, "1" * 39 + "0", "f" * 40])
+def test_only_the_head_itself_binds_without_a_merge(commit):
+    # Commits sorting before and after the head: the head is an equality, not an order.
+    assert pulls.merge_binds(commit, HEAD, [BASE, OTHER])
+    assert pulls.merge_binds(commit, HEAD, [])
+
+
+def test_of_several_prs_the_event_names_the_oldest_is_chosen():
+    prs = [pulls.PullRequest(n, "feature", "octo/app", "main") for n in (9, 4, 7)]
+    chosen = pulls.choose(prs, preferred=(9, 7))
+    assert chosen is not None
+    assert chosen.number == 7
+    assert chosen.why == "#4, #7, #9 share this head; chose #7, the one the workflow_run event names"
+
+
+@pytest.mark.parametrize("head", ["0" * 40, "f" * 40])
+def test_a_pr_whose_head_is_another_commit_is_not_the_commits(client, fake_github, head):
+    # GitHub lists a PR for every commit it contains: only the PR whose head is this commit is its PR.
+    fake_github.pulls_by_commit[HEAD] = [pull(3, sha=head)]
+    assert pulls.find_pull_request(client, "octo/app", HEAD) is None
+
+
+def test_the_head_equal_by_value_binds_without_asking_github(client, fake_github):
+    pulls.require_merge_of_head(client, "octo/app", "".join(["1"] * 40), HEAD)
+    assert not [r for r in fake_github.requests if "/commits/" in r[1]]
+
+
+@pytest.mark.parametrize("second", ["0" * 40, "1" * 39 + "0", "1" * 39 + "2", "f" * 40])
+def test_a_merge_binds_only_with_exactly_the_head_as_second_parent(second):
+    assert pulls.merge_binds(COMMIT, HEAD, [BASE, second])
+
+
+def test_the_pr_names_its_head_repository_or_none_when_the_fork_is_gone(client, fake_github):
+    fake_github.pulls_by_commit[HEAD] = [pull(3)]
+    found = pulls.find_pull_request(client, "octo/app", HEAD)
+    assert found is not None
+    assert found.head_repository == "fork/app"
+    gone = pull(3)
+    gone["head"]["repo"] = None
+    fake_github.pulls_by_commit[HEAD] = [gone]
+    found = pulls.find_pull_request(client, "octo/app", HEAD)
+    assert found is not None
+    assert found.head_repository == ""
+
+
+@pytest.mark.parametrize("commit", ["0" * 40, "f" * 40])
+def test_a_commit_sorting_either_side_of_the_head_is_looked_up_and_refused(client, fake_github, commit):
+    fake_github.commits[commit] = {"sha": commit, "parents": [{"sha": BASE}, {"sha": OTHER}]}
+    with pytest.raises(CheckFailed, match=f"the certificate's commit {commit} is neither the PR's head"):
+        pulls.require_merge_of_head(client, "octo/app", commit, HEAD)

@@ -288,3 +288,69 @@ def test_a_refused_tag_write_is_named_with_any_error_status(oci, status):
     with pytest.raises(CheckFailed, match=rf"the registry refused .*:1\.0 \(HTTP {status}\)"):
         registry.promote(pinned, ("1.0",))
     assert oci["tags"] == {}
+
+
+def _content_where(order, altered):
+    """A manifest whose altered bytes hash to a digest sorting ``order`` its own."""
+    for i in range(100):
+        content = b'{"schemaVersion": 2, "layers": [], "m": %d}' % i
+        if order(hashlib.sha256(altered(content)).hexdigest(), hashlib.sha256(content).hexdigest()):
+            return content
+    raise AssertionError("no such content in 100 tries")
+
+
+ORDERS = pytest.mark.parametrize("order", [str.__lt__, str.__gt__], ids=["sorting-before", "sorting-after"])
+
+
+@ORDERS
+def test_manifest_bytes_of_any_other_digest_are_never_written(oci, order):
+    pinned = image(oci, _content_where(order, lambda c: c + b" "))
+    oci["corrupt_manifests"].add(pinned.digest)
+    with pytest.raises(CheckFailed, match="bytes do not match that digest"):
+        registry.promote(pinned, ("1.0",))
+    assert oci["tags"] == {}
+
+
+@ORDERS
+def test_a_version_tag_naming_any_other_digest_is_never_moved(oci, order):
+    # The tag's current digest sorts before or after the new one: only equality is "unchanged".
+    other = b'{"schemaVersion": 2, "layers": [], "other": true}'
+    new = _content_where(lambda new_hex, _: order(hashlib.sha256(other).hexdigest(), new_hex), lambda c: c)
+    first, second = image(oci, other), image(oci, new)
+    registry.promote(first, ("1.2.3",))
+    with pytest.raises(CheckFailed, match="refusing to move it"):
+        registry.promote(second, ("1.2.3",))
+    assert oci["tags"]["1.2.3"] == first.digest
+
+
+def test_the_tag_is_written_with_the_bare_media_type(oci):
+    pinned = image(oci)
+    oci["types"][pinned.digest] = f"{MANIFEST}; charset=utf-8"
+    registry.promote(pinned, ("1.0",))
+    assert oci["types"][oci["tags"]["1.0"]] == MANIFEST
+
+
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_a_manifest_that_cannot_be_read_is_named_with_its_status(status):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(Handler) as host:
+        pinned = registry.parse_reference(f"{host}/octo/app@sha256:{'a' * 64}")
+        with pytest.raises(CheckFailed, match=rf"cannot be read from the registry \(HTTP {status}\)"):
+            registry.promote(pinned, ("1.0",))
+
+
+def test_a_parsed_reference_cannot_be_changed_afterwards():
+    import dataclasses  # noqa: PLC0415
+
+    ref = registry.parse_reference(f"127.0.0.1:5000/octo/app@sha256:{'a' * 64}")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.digest = f"sha256:{'b' * 64}"  # type: ignore[misc]
+    assert ref.pinned == f"127.0.0.1:5000/octo/app@sha256:{'a' * 64}"
