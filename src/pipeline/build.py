@@ -203,6 +203,8 @@ def _small_json(tar: tarfile.TarFile, name: str) -> Any:  # noqa: ANN401 - JSON
         return json.loads(handle.read(_MAX_INDEX))
     except ValueError as error:
         return error
+    except RecursionError:
+        return ValueError(f"{name} is nested too deeply")
 
 
 def archive_problem(path: Path, image_id: str) -> str:
@@ -276,8 +278,10 @@ def load(path: Path, sha256: str, image_id: str) -> str:
 
 
 def tag(image_id: str, references: list[str]) -> None:
-    """Name a loaded image with the tags the pushing job computed itself."""
+    """Name a loaded image with the tags the pushing job computed itself (``name:tag`` each)."""
     for ref in references:
-        if not TAG.fullmatch(ref.rsplit(":", 1)[-1]):
-            raise InputError(f"not a valid image reference: {ref[:150]!r}")
+        name, colon, tag_ = ref.rpartition(":")
+        if not colon or not name or "/" in tag_ or not TAG.fullmatch(tag_):
+            raise InputError(f"not a name:tag image reference: {ref[:150]!r}")
+    for ref in references:
         docker.docker("tag", image_id, ref)

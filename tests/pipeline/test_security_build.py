@@ -21,6 +21,7 @@ from pipeline.errors import CheckFailed
 
 IMAGE = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
+LOWER = "sha256:" + "0" * 64  # sorts below the declared image
 
 
 def image_archive(path, manifest, index=None):
@@ -102,7 +103,9 @@ def test_an_archive_naming_a_tag_is_refused_before_docker_loads_it(tmp_path, mon
     ("manifest", "index", "why"),
     [
         (saved() + saved(OTHER), None, "it holds 2 images, not exactly one"),
+        ([], None, "it holds 0 images, not exactly one"),
         (saved(OTHER), None, f"its image is {OTHER}, not the declared {IMAGE}"),
+        (saved(LOWER), None, f"its image is {LOWER}, not the declared {IMAGE}"),
         (None, None, "it has no manifest.json"),
         ({"Config": "x"}, None, "it holds no list of images, not exactly one"),
         (
@@ -138,3 +141,44 @@ def test_a_tag_docker_reports_loading_is_refused(tmp_path, monkeypatch, archive)
     script.write_text(script.read_text() + "echo 'Loaded image: ghcr.io/o/r:latest'\n")
     with pytest.raises(CheckFailed, match="not exactly the declared image"):
         build.load(archive[0], archive[1], IMAGE)
+
+
+def test_a_docker_25_archive_with_one_unnamed_index_entry_loads(tmp_path, monkeypatch):
+    # What `docker save <image id>` writes from Docker 25 on (GitHub's runners): an OCI index.json
+    # beside manifest.json, one manifest, no name.
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json"}]}
+    path, digest = image_archive(tmp_path / "image.tar", saved(), index)
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    assert build.load(path, digest, IMAGE) == IMAGE
+
+
+@pytest.mark.parametrize(("manifest", "index"), [("[" * 200_000, None), (None, "[" * 200_000), (None, "not json")])
+def test_unreadable_or_deeply_nested_json_in_the_archive_is_one_line(tmp_path, monkeypatch, manifest, index):
+    path = tmp_path / "image.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, text in (("manifest.json", manifest or json.dumps(saved())), ("index.json", index)):
+            if text is not None:
+                info = tarfile.TarInfo(name)
+                info.size = len(text)
+                tar.addfile(info, io.BytesIO(text.encode()))
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    with pytest.raises(CheckFailed, match="its manifest cannot be read"):
+        build.load(path, hashlib.sha256(path.read_bytes()).hexdigest(), IMAGE)
+    assert not (tmp_path / "docker.log").exists()
+
+
+@pytest.mark.parametrize("ref", ["app", "ghcr.io/o/r", "ghcr.io:5000/o/r", "ghcr.io/o/r:", ":tag", "ghcr.io/o/r:-x"])
+def test_tag_takes_only_name_colon_tag_and_tags_nothing_when_one_is_bad(tmp_path, monkeypatch, ref):
+    from pipeline.errors import InputError  # noqa: PLC0415
+
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    with pytest.raises(InputError, match="not a name:tag image reference"):
+        build.tag(IMAGE, ["ghcr.io/o/r:main", ref])
+    assert not (tmp_path / "docker.log").exists()
+
+
+def test_tag_names_the_image_with_each_reference(tmp_path, monkeypatch):
+    stand_in_docker(tmp_path, monkeypatch, IMAGE)
+    build.tag(IMAGE, ["127.0.0.1:5000/o/r:main", "127.0.0.1:5000/o/r:sha-" + "c" * 40])
+    calls = (tmp_path / "docker.log").read_text().splitlines()
+    assert calls == [f"tag {IMAGE} 127.0.0.1:5000/o/r:main", f"tag {IMAGE} 127.0.0.1:5000/o/r:sha-" + "c" * 40]

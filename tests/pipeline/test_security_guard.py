@@ -110,3 +110,9 @@ def test_the_ci_workflow_is_named_exactly_with_or_without_its_ref(path):
 )
 def test_another_workflow_is_not_ci(path):
     assert decide(event(path=path), "octo/app", PROFILE).reason == "the run is not this repository's CI workflow"
+
+
+def test_a_long_branch_that_deploys_nowhere_is_quoted_to_sixty_characters():
+    branch = "feature/" + "x" * 70
+    decision = decide(event(head_branch=branch), "octo/app", PROFILE)
+    assert decision.reason == f"push to {branch[:60]!r}, which the profile deploys nowhere"
