@@ -70,17 +70,7 @@ def _run(*argv: str) -> str:
 
 def _git_sha() -> str:
     """HEAD, or zeros outside a git checkout (a tarball of the repository)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "0" * 40
-    return out if len(out) == 40 else "0" * 40
+    return build.checked_out_commit() or "0" * 40
 
 
 def _git_ref() -> str:
